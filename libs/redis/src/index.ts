@@ -1,0 +1,6 @@
+export { RedisKeys } from './redis-keys';
+export { RedisConnections } from './redis-connections';
+export type { RedisConnectionSettings, RedisRole } from './redis-connections';
+export { inspectRedisPolicy } from './redis-policy';
+export type { RedisPolicyReport } from './redis-policy';
+export { REDIS, RedisModule } from './redis.module';

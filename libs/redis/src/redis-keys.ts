@@ -1,0 +1,42 @@
+/**
+ * Every Redis key cronbundle writes, in one place (ARCHITECTURE.md §7).
+ * Nothing else builds key strings by hand.
+ */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  /** Prefix handed to BullMQ, so queues live under the same namespace. */
+  get bullPrefix(): string {
+    return this.prefix;
+  }
+  job(id: string): string {
+    return `${this.prefix}:job:${id}`;
+  }
+  get jobs(): string {
+    return `${this.prefix}:jobs`;
+  }
+  get events(): string {
+    return `${this.prefix}:events`;
+  }
+  get leader(): string {
+    return `${this.prefix}:leader`;
+  }
+  get leaderEpoch(): string {
+    return `${this.prefix}:leader:epoch`;
+  }
+  runLock(jobId: string): string {
+    return `${this.prefix}:lock:run:${jobId}`;
+  }
+  exec(id: string): string {
+    return `${this.prefix}:exec:${id}`;
+  }
+  jobExecs(jobId: string): string {
+    return `${this.prefix}:job:${jobId}:execs`;
+  }
+  get audit(): string {
+    return `${this.prefix}:audit`;
+  }
+  get workers(): string {
+    return `${this.prefix}:workers`;
+  }
+}

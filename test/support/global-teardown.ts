@@ -1,0 +1,8 @@
+import type { RedisServer } from './redis-server';
+
+export default async function globalTeardown(): Promise<void> {
+  const holder = globalThis as { __cronbundleRedis?: RedisServer };
+  await holder.__cronbundleRedis?.stop();
+  holder.__cronbundleRedis = undefined;
+  delete process.env.CRONBUNDLE_TEST_REDIS_URL;
+}
