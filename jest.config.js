@@ -16,10 +16,22 @@ const swc = [
   },
 ];
 
+/**
+ * NestJS 12 ships ES modules only. Node 20 loads them with require(esm), but jest's module loader
+ * cannot (it can from Node 24.9), so jest compiles those packages to CommonJS with swc as well.
+ */
+const ESM_PACKAGES = ['@nestjs'];
+
+const swcEsm = [
+  '@swc/jest',
+  { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } },
+];
+
 const common = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': swc },
+  transform: { '^.+\\.ts$': swc, '^.+/node_modules/(@nestjs)/.+\\.js$': swcEsm },
+  transformIgnorePatterns: [`/node_modules/(?!(${ESM_PACKAGES.join('|')})/)`],
   moduleNameMapper: {
     '^@cronbundle/testing$': '<rootDir>/test/support',
     '^@cronbundle/(.*)$': '<rootDir>/libs/$1/src',
@@ -48,7 +60,7 @@ module.exports = {
       displayName: 'e2e',
       setupFilesAfterEnv: ['<rootDir>/test/support/timeout-120s.ts'],
       testMatch: ['<rootDir>/test/e2e/**/*.e2e.spec.ts'],
-      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalSetup: '<rootDir>/test/support/e2e-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },
   ],

@@ -1,4 +1,4 @@
-import { RedisServer } from './redis-server';
+import { RedisServerProcess as RedisServer } from '../../libs/redis/src/redis-server.process';
 
 /** One private redis-server for the whole jest run; tests isolate themselves with key prefixes. */
 export default async function globalSetup(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { RedisServer } from './redis-server';
+import type { RedisServerProcess as RedisServer } from '../../libs/redis/src/redis-server.process';
 
 export default async function globalTeardown(): Promise<void> {
   const holder = globalThis as { __cronbundleRedis?: RedisServer };

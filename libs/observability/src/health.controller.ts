@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import type { Redis } from 'ioredis';
@@ -33,6 +34,11 @@ export class HealthController {
         this.indicators
           .check('redis')
           .attempt(async () => {
+            // Right after boot the probe may still be connecting; wait for that instead of
+            // reporting a Redis that is merely not dialled yet as down.
+            if (this.redis.status === 'connecting' || this.redis.status === 'connect' || this.redis.status === 'wait') {
+              await once(this.redis, 'ready');
+            }
             await this.redis.ping();
             return {};
           })

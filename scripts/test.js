@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// `npm test`: install what is missing, build the apps (e2e tests run them), run every jest tier.
+// Extra arguments go to jest, e.g. `npm test -- --selectProjects unit`.
+'use strict';
+const { join } = require('node:path');
+const { ensureDependencies, ensureRedis, build, run } = require('./lib');
+
+ensureDependencies();
+ensureRedis();
+build();
+const jest = join(__dirname, '..', 'node_modules', 'jest', 'bin', 'jest.js');
+process.exit(run(process.execPath, [jest, ...process.argv.slice(2)]));
