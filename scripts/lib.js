@@ -6,6 +6,14 @@ const { join } = require('node:path');
 
 const ROOT = join(__dirname, '..');
 
+// NestJS 12 ships ES modules only; the built apps load them with require(esm), on by default
+// from Node 20.19.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 19)) {
+  console.error(`cronbundle needs Node.js 20.19 or newer (this is ${process.versions.node}).`);
+  process.exit(1);
+}
+
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: ROOT, ...opts });
   if (r.error) throw r.error;
