@@ -6,3 +6,6 @@ export type { RedisServerOptions } from '@cronbundle/redis';
 export { connectTestRedis, deletePrefix, testPrefix, testRedisUrl } from './redis';
 export { AppProcess, assertBuilt, builtAppPath, REPO_ROOT, runBuiltApp } from './app-process';
 export type { BuiltApp } from './app-process';
+export { S3RVER_CREDENTIALS, S3TestServer } from './s3rver';
+export { HttpCaptureServer } from './http-capture';
+export type { CapturedRequest } from './http-capture';
