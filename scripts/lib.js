@@ -29,14 +29,17 @@ function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-/** npm dependencies: `npm ci` when node_modules is missing or older than the lock file. */
+/**
+ * npm dependencies, when node_modules is missing or older than the lock file. `npm install`, not
+ * `npm ci`: see .ci/run for why.
+ */
 function ensureDependencies() {
   const marker = join(ROOT, 'node_modules', '.package-lock.json');
   const lock = join(ROOT, 'package-lock.json');
   const fs = require('node:fs');
   if (existsSync(marker) && fs.statSync(marker).mtimeMs >= fs.statSync(lock).mtimeMs) return;
-  console.log('> installing npm dependencies (npm ci)');
-  runOrExit('npm', ['ci', '--no-audit', '--no-fund']);
+  console.log('> installing npm dependencies');
+  runOrExit('npm', ['install', '--no-audit', '--no-fund']);
 }
 
 /**
