@@ -24,6 +24,10 @@ export class RedisKeys {
   get leaderEpoch(): string {
     return `${this.prefix}:leader:epoch`;
   }
+  /** Pub/sub channel: a leader published that it released the lease, so followers try at once. */
+  get leaderReleased(): string {
+    return `${this.prefix}:leader:released`;
+  }
   runLock(jobId: string): string {
     return `${this.prefix}:lock:run:${jobId}`;
   }

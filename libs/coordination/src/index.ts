@@ -1,0 +1,12 @@
+export { Lease, ownerToken } from './lease';
+export type { Fence, LeaseGrant, LeaseHolder } from './lease';
+export { DEFAULT_LEADER_LEASE_MS, LeaderElector } from './leader-elector';
+export type { ElectedEvent, LeaderElectorOptions, LeaderInfo, LostEvent, LostReason } from './leader-elector';
+export { FencedWriter } from './fenced-writer';
+export { RunLock } from './run-lock';
+export type { HeldRunLock, KeepAlive, KeepAliveOptions, RunLockInfo, RunLockLostReason } from './run-lock';
+export { NotLeaderError, StaleEpochError } from './coordination.errors';
+export { LeaseDeadline, electionTimings, systemClock } from './clock';
+export type { Clock } from './clock';
+export { CoordinationModule } from './coordination.module';
+export type { CoordinationModuleOptions } from './coordination.module';
