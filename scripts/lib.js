@@ -55,7 +55,8 @@ function ensureRedis() {
       console.log('> installing redis-server (apt-get)');
       const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
       const pre = sudo.length ? sudo : [];
-      const cmd = (args) => (pre.length ? run(pre[0], [...pre.slice(1), ...args], { env }) : run(args[0], args.slice(1), { env }));
+      const cmd = (args) =>
+        pre.length ? run(pre[0], [...pre.slice(1), ...args], { env }) : run(args[0], args.slice(1), { env });
       cmd(['apt-get', 'update', '-qq']);
       if (cmd(['apt-get', 'install', '-y', '-qq', 'redis-server']) === 0 && has('redis-server')) {
         // Debian starts a system redis on 6379 on install; cronbundle runs its own, so leave it be.

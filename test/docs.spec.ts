@@ -15,7 +15,10 @@ describe('README', () => {
   it('starts with what it is, then exactly two commands: start and test', () => {
     const quickStart = readme.slice(readme.indexOf('## Quick start'));
     const block = /```sh\n([\s\S]*?)```/.exec(quickStart)?.[1] ?? '';
-    const commands = block.split('\n').filter((l) => l.trim()).map((l) => l.split('#')[0].trim());
+    const commands = block
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => l.split('#')[0].trim());
     expect(commands).toEqual(['npm start', 'npm test']);
     expect(readme.indexOf('support bundles')).toBeLessThan(readme.indexOf('## Quick start'));
   });

@@ -13,7 +13,8 @@ export function builtAppPath(app: BuiltApp): string {
 
 export function assertBuilt(): void {
   const missing = (['api', 'scheduler', 'worker', 'cli'] as const).filter((a) => !existsSync(builtAppPath(a)));
-  if (missing.length) throw new Error(`built apps missing (${missing.join(', ')}): run \`npm run build\` (npm test does it)`);
+  if (missing.length)
+    throw new Error(`built apps missing (${missing.join(', ')}): run \`npm run build\` (npm test does it)`);
 }
 
 /** A built app (`node dist/apps/<app>/main.js`) running as a child process of the test. */
@@ -60,7 +61,8 @@ export class AppProcess {
   async waitForStatus(path = '/health/ready', status = 200, timeoutMs = 20_000): Promise<void> {
     await waitFor(
       async () => {
-        if (this.child.exitCode !== null) throw new Error(`${this.app} exited with ${this.child.exitCode}: ${this.tail()}`);
+        if (this.child.exitCode !== null)
+          throw new Error(`${this.app} exited with ${this.child.exitCode}: ${this.tail()}`);
         return (await this.get(path).catch(() => undefined))?.status === status;
       },
       { timeoutMs, what: `${this.app} ${path} to answer ${status}`, intervalMs: 100 },
@@ -68,14 +70,20 @@ export class AppProcess {
   }
 
   /** Send a signal and wait for the exit, failing if it takes longer than timeoutMs. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
+  async stop(
+    signal: NodeJS.Signals = 'SIGTERM',
+    timeoutMs = 10_000,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
     const started = Date.now();
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
     let timer: NodeJS.Timeout | undefined;
     const result = await Promise.race([
       this.exited,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${this.app} did not exit within ${timeoutMs} ms of ${signal}: ${this.tail()}`)), timeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`${this.app} did not exit within ${timeoutMs} ms of ${signal}: ${this.tail()}`)),
+          timeoutMs,
+        );
       }),
     ]).finally(() => clearTimeout(timer));
     return { ...result, ms: Date.now() - started };

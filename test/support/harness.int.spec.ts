@@ -6,14 +6,23 @@ import { HttpCaptureServer, S3RVER_CREDENTIALS, S3TestServer } from '@cronbundle
 describe('test harness services', () => {
   it('s3rver accepts PutObject and a multipart lib-storage upload from the AWS SDK', async () => {
     const s3 = await S3TestServer.start(['bundles']);
-    const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
+    const client = new S3Client({
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: S3RVER_CREDENTIALS,
+    });
     try {
       await client.send(new PutObjectCommand({ Bucket: 'bundles', Key: 'a/b.txt', Body: 'hello' }));
       const got = await client.send(new GetObjectCommand({ Bucket: 'bundles', Key: 'a/b.txt' }));
       expect(await got.Body!.transformToString()).toBe('hello');
 
       const big = Buffer.alloc(11 * 1024 * 1024, 7); // > 2 parts of 5 MiB
-      await new Upload({ client, params: { Bucket: 'bundles', Key: 'big.bin', Body: Readable.from([big]) }, partSize: 5 * 1024 * 1024 }).done();
+      await new Upload({
+        client,
+        params: { Bucket: 'bundles', Key: 'big.bin', Body: Readable.from([big]) },
+        partSize: 5 * 1024 * 1024,
+      }).done();
       const back = await client.send(new GetObjectCommand({ Bucket: 'bundles', Key: 'big.bin' }));
       expect(Buffer.from(await back.Body!.transformToByteArray()).equals(big)).toBe(true);
     } finally {
@@ -27,7 +36,11 @@ describe('test harness services', () => {
     try {
       http.respondWith((r) => (r.path === '/fail' ? { status: 500 } : undefined));
       const pending = http.next((r) => r.path === '/hook');
-      const res = await fetch(`${http.url}/hook`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ event: 'failed' }) });
+      const res = await fetch(`${http.url}/hook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ event: 'failed' }),
+      });
       expect(res.status).toBe(200);
       const captured = await pending;
       expect(captured.method).toBe('POST');

@@ -12,7 +12,9 @@ export interface CapturedRequest {
   receivedAt: number;
 }
 
-type Responder = (req: CapturedRequest) => { status?: number; body?: string | Buffer; headers?: Record<string, string> } | undefined;
+type Responder = (
+  req: CapturedRequest,
+) => { status?: number; body?: string | Buffer; headers?: Record<string, string> } | undefined;
 
 /**
  * A tiny real HTTP server that records every request (webhook targets, HTTP upload targets, HTTP
@@ -30,9 +32,9 @@ export class HttpCaptureServer {
   }
 
   static async start(): Promise<HttpCaptureServer> {
-    let capture!: HttpCaptureServer;
-    const server = createServer((req, res) => void capture.handle(req, res));
-    capture = new HttpCaptureServer(server);
+    const server = createServer();
+    const capture = new HttpCaptureServer(server);
+    server.on('request', (req, res) => void capture.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return capture;
   }
@@ -67,7 +69,14 @@ export class HttpCaptureServer {
         json = undefined;
       }
     }
-    const captured: CapturedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body, json, receivedAt: Date.now() };
+    const captured: CapturedRequest = {
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      headers: req.headers,
+      body,
+      json,
+      receivedAt: Date.now(),
+    };
     this.requests.push(captured);
     const reply = this.responder(captured) ?? {};
     res.writeHead(reply.status ?? 200, reply.headers ?? {});

@@ -6,7 +6,9 @@ import { Redis } from 'ioredis';
 export function testRedisUrl(): string {
   const url = process.env.CRONBUNDLE_TEST_REDIS_URL;
   if (!url) {
-    throw new Error('CRONBUNDLE_TEST_REDIS_URL is not set: run this test through jest\'s integration or e2e project (npm test)');
+    throw new Error(
+      "CRONBUNDLE_TEST_REDIS_URL is not set: run this test through jest's integration or e2e project (npm test)",
+    );
   }
   return url;
 }
@@ -16,7 +18,10 @@ export function testRedisUrl(): string {
  * see each other's keys or queues. Safe as a CRONBUNDLE_PREFIX.
  */
 export function testPrefix(label = expect.getState().testPath ?? 'test'): string {
-  const name = basename(label).replace(/\.(int|e2e)?\.?spec\.ts$/, '').replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 32);
+  const name = basename(label)
+    .replace(/\.(int|e2e)?\.?spec\.ts$/, '')
+    .replace(/[^A-Za-z0-9_-]/g, '-')
+    .slice(0, 32);
   return `t-${name}-${randomBytes(4).toString('hex')}`;
 }
 

@@ -9,7 +9,10 @@ export interface WaitOptions {
  * Poll `probe` until it returns a value other than undefined/false, or fail at the deadline with
  * the last error seen. For conditions that have no event to await (an HTTP status, a Redis key).
  */
-export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, options: WaitOptions = {}): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  options: WaitOptions = {},
+): Promise<T> {
   const { timeoutMs = 10_000, intervalMs = 50, what = 'condition' } = options;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;

@@ -13,7 +13,12 @@ describe('api module (in process, real Redis)', () => {
 
   beforeAll(async () => {
     const config = parseConfig('api', { REDIS_URL: testRedisUrl(), CRONBUNDLE_PREFIX: testPrefix(), PORT: '0' });
-    const logger = createLogger({ app: 'api', instanceId: 'test', level: 'warn', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+    const logger = createLogger({
+      app: 'api',
+      instanceId: 'test',
+      level: 'warn',
+      destination: new Writable({ write: (_c, _e, cb) => cb() }),
+    });
     const moduleRef = await Test.createTestingModule({ imports: [ApiModule.forRoot(config, logger)] }).compile();
     app = moduleRef.createNestApplication({ logger: false });
     configureApi(app);

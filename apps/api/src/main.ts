@@ -6,7 +6,11 @@ import { configureApi } from './configure-api';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit('api');
-  await startHttpApp(config, (logger) => ApiModule.forRoot(config, logger), (app) => configureApi(app));
+  await startHttpApp(
+    config,
+    (logger) => ApiModule.forRoot(config, logger),
+    (app) => configureApi(app),
+  );
 }
 
 main().catch((err: unknown) => {

@@ -1,4 +1,4 @@
-import { CONFIG_VARIABLES, ConfigError, parseConfig } from './config.schema';
+import { ConfigError, parseConfig } from './config.schema';
 
 describe('parseConfig', () => {
   it('applies defaults, including the per-app HTTP port', () => {

@@ -19,17 +19,20 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .transform(Number)
     .pipe(z.number().int().min(min, `must be >= ${min}`).max(max, `must be <= ${max}`));
 
-const redisUrl = z.string().trim().refine(
-  (v) => {
-    try {
-      const u = new URL(v);
-      return (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '';
-    } catch {
-      return false;
-    }
-  },
-  { error: 'must be a redis:// or rediss:// URL with a host' },
-);
+const redisUrl = z
+  .string()
+  .trim()
+  .refine(
+    (v) => {
+      try {
+        const u = new URL(v);
+        return (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '';
+      } catch {
+        return false;
+      }
+    },
+    { error: 'must be a redis:// or rediss:// URL with a host' },
+  );
 
 /**
  * Every environment variable cronbundle reads, with its default and a one-line description.
@@ -49,7 +52,10 @@ export const CONFIG_VARIABLES = {
     doc: 'How to reach Redis. Only `standalone` is supported today.',
   },
   CRONBUNDLE_PREFIX: {
-    schema: z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
+    schema: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
     default: 'cronbundle',
     doc: 'Prefix of every Redis key and BullMQ queue, so several installations can share one Redis.',
   },
@@ -86,7 +92,10 @@ export const CONFIG_VARIABLES = {
     doc: 'On SIGTERM/SIGINT, how long a process lets in-flight work finish before it closes anyway.',
   },
   INSTANCE_ID: {
-    schema: z.string().trim().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be 1-128 letters, digits, _ . : or -'),
+    schema: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be 1-128 letters, digits, _ . : or -'),
     default: undefined,
     doc: 'Name of this process in logs, heartbeats and execution records. Default `<hostname>:<pid>`.',
   },
@@ -131,7 +140,8 @@ export function parseConfig(app: AppName, env: NodeJS.ProcessEnv = process.env):
     else problems.push({ variable: name, message: result.error.issues.map((i) => i.message).join(', ') });
   }
   if (problems.length) throw new ConfigError(problems);
-  const port = app === 'api' ? (values.PORT as number) : ((values.HTTP_PORT as number | undefined) ?? DEFAULT_HTTP_PORTS[app]);
+  const port =
+    app === 'api' ? (values.PORT as number) : ((values.HTTP_PORT as number | undefined) ?? DEFAULT_HTTP_PORTS[app]);
   return {
     app,
     instanceId: (values.INSTANCE_ID as string | undefined) ?? `${hostname()}:${process.pid}`,

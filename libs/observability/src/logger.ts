@@ -15,7 +15,16 @@ export interface LoggerOptions {
  * Keys whose values never reach a log line, wherever they appear (one or two levels deep).
  * Values are replaced, the key stays, so a reader can see that something was there.
  */
-const SECRET_KEYS = ['password', 'token', 'secret', 'authorization', 'accessKeyId', 'secretAccessKey', 'sessionToken', 'apiKey'];
+const SECRET_KEYS = [
+  'password',
+  'token',
+  'secret',
+  'authorization',
+  'accessKeyId',
+  'secretAccessKey',
+  'sessionToken',
+  'apiKey',
+];
 
 export function createLogger(options: LoggerOptions): Logger {
   return pino(

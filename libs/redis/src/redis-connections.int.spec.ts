@@ -33,7 +33,10 @@ describe('RedisConnections against a real redis-server', () => {
     await expect(probe.ping()).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(500);
     await server.restart();
-    await waitFor(async () => (await probe.ping().catch(() => undefined)) === 'PONG', { what: 'probe to reconnect', timeoutMs: 10_000 });
+    await waitFor(async () => (await probe.ping().catch(() => undefined)) === 'PONG', {
+      what: 'probe to reconnect',
+      timeoutMs: 10_000,
+    });
   });
 
   it('reports a risky eviction policy and AOF off', async () => {

@@ -18,6 +18,14 @@ export class RedisKeys {
   get events(): string {
     return `${this.prefix}:events`;
   }
+  /** Registry revision: INCR on every registry write, so a subscriber that missed events can resync. */
+  get jobsRevision(): string {
+    return `${this.prefix}:jobs:rev`;
+  }
+  /** Hash id -> content hash of the file-managed jobs, as the JOBS_DIR files last said. */
+  get jobsFromFiles(): string {
+    return `${this.prefix}:jobs:files`;
+  }
   get leader(): string {
     return `${this.prefix}:leader`;
   }

@@ -22,7 +22,9 @@ export async function inspectRedisPolicy(client: Redis): Promise<RedisPolicyRepo
     const enabled = /aof_enabled:(\d)/.exec(persistence)?.[1];
     aof = enabled === undefined ? undefined : enabled === '1' ? 'yes' : 'no';
   } catch (err) {
-    warnings.push(`could not read Redis settings (${(err as Error).message}); make sure maxmemory-policy is noeviction`);
+    warnings.push(
+      `could not read Redis settings (${(err as Error).message}); make sure maxmemory-policy is noeviction`,
+    );
     return { maxmemoryPolicy: policy, appendonly: aof, warnings };
   }
   if (policy !== 'noeviction') {

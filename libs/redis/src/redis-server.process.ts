@@ -70,15 +70,24 @@ export class RedisServerProcess {
 
   private async launch(): Promise<void> {
     const args = [
-      '--port', String(this.port),
-      '--bind', '127.0.0.1',
-      '--dir', this.dir,
-      '--save', '',
-      '--appendonly', this.options.appendonly ? 'yes' : 'no',
-      '--appendfsync', 'everysec',
-      '--maxmemory-policy', 'noeviction',
-      '--protected-mode', 'no',
-      '--loglevel', 'notice',
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+      '--appendonly',
+      this.options.appendonly ? 'yes' : 'no',
+      '--appendfsync',
+      'everysec',
+      '--maxmemory-policy',
+      'noeviction',
+      '--protected-mode',
+      'no',
+      '--loglevel',
+      'notice',
     ];
     // Its own process group: a Ctrl-C meant for `cronbundle up` must not stop Redis before the apps.
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -89,18 +98,30 @@ export class RedisServerProcess {
       const onData = (chunk: Buffer) => {
         const text = chunk.toString();
         output += text;
-        if (this.options.onLog) text.split('\n').filter(Boolean).forEach((l) => this.options.onLog!(l));
+        if (this.options.onLog)
+          text
+            .split('\n')
+            .filter(Boolean)
+            .forEach((l) => this.options.onLog!(l));
         if (/Ready to accept connections/.test(output)) resolve();
       };
       child.stdout!.on('data', onData);
       child.stderr!.on('data', onData);
       child.once('error', reject);
-      child.once('exit', (code) => reject(new Error(`redis-server exited with ${code} before it was ready: ${output.trim().slice(-500)}`)));
+      child.once('exit', (code) =>
+        reject(new Error(`redis-server exited with ${code} before it was ready: ${output.trim().slice(-500)}`)),
+      );
     });
     // "Ready to accept connections" is logged at notice level, the lowest we can listen at.
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`redis-server on port ${this.port} was not ready within 10 s: ${output.trim().slice(-300)}`)), 10_000);
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(`redis-server on port ${this.port} was not ready within 10 s: ${output.trim().slice(-300)}`),
+          ),
+        10_000,
+      );
     });
     try {
       await Promise.race([ready, deadline]);

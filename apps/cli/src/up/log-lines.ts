@@ -33,7 +33,12 @@ export function renderLogLine(line: string, color: boolean): string {
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
   const component = entry.component ? `${String(entry.component)}: ` : '';
-  return [paint('gray', time), paint(LEVEL_COLORS[level] ?? 'white', level.toUpperCase().padEnd(5)), `${component}${String(entry.msg ?? '')}`, extras && paint('gray', extras)]
+  return [
+    paint('gray', time),
+    paint(LEVEL_COLORS[level] ?? 'white', level.toUpperCase().padEnd(5)),
+    `${component}${String(entry.msg ?? '')}`,
+    extras && paint('gray', extras),
+  ]
     .filter(Boolean)
     .join(' ');
 }

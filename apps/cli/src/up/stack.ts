@@ -58,12 +58,19 @@ export class LocalStack {
         dir: this.options.dataDir,
         onLog: (line) => {
           // redis-server's start-up banner is noise here; keep warnings and errors.
-          if (/ # |WARNING|rror/.test(line) && !/oO0OoO0OoO0Oo|Redis version=|Configuration loaded|Server initialized|overcommit|User requested|ready to exit/.test(line)) {
+          if (
+            / # |WARNING|rror/.test(line) &&
+            !/oO0OoO0OoO0Oo|Redis version=|Configuration loaded|Server initialized|overcommit|User requested|ready to exit/.test(
+              line,
+            )
+          ) {
             this.options.out(`${prefix} ${line}`);
           }
         },
       });
-      this.options.out(`${prefix} embedded redis-server on ${this.redis.url} (AOF on, data in ${this.options.dataDir})`);
+      this.options.out(
+        `${prefix} embedded redis-server on ${this.redis.url} (AOF on, data in ${this.options.dataDir})`,
+      );
     }
     const { port } = this.options;
     this.spawnApp('scheduler', 'scheduler', port + 1);
@@ -98,7 +105,9 @@ export class LocalStack {
     });
     const prefix = prefixFor(name, this.apps.length, this.width, this.options.color);
     for (const stream of [child.stdout!, child.stderr!]) {
-      createInterface({ input: stream }).on('line', (line) => this.options.out(`${prefix} ${renderLogLine(line, this.options.color)}`));
+      createInterface({ input: stream }).on('line', (line) =>
+        this.options.out(`${prefix} ${renderLogLine(line, this.options.color)}`),
+      );
     }
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const proc: AppProcess = { name, app, port, child, exited };
@@ -113,7 +122,8 @@ export class LocalStack {
     const pending = new Set(this.apps);
     while (pending.size) {
       for (const app of [...pending]) {
-        if (app.child.exitCode !== null) throw new Error(`${app.name} exited with code ${app.child.exitCode} while starting`);
+        if (app.child.exitCode !== null)
+          throw new Error(`${app.name} exited with code ${app.child.exitCode} while starting`);
         const ok = await fetch(`http://127.0.0.1:${app.port}/health/ready`, { signal: AbortSignal.timeout(1000) })
           .then((r) => r.ok)
           .catch(() => false);
@@ -121,7 +131,9 @@ export class LocalStack {
       }
       if (!pending.size) break;
       if (Date.now() > deadline) {
-        throw new Error(`not ready after ${this.options.readyTimeoutMs ?? 30_000} ms: ${[...pending].map((a) => a.name).join(', ')}`);
+        throw new Error(
+          `not ready after ${this.options.readyTimeoutMs ?? 30_000} ms: ${[...pending].map((a) => a.name).join(', ')}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 100));
     }

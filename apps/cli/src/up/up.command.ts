@@ -5,7 +5,8 @@ import { LocalStack } from './stack';
 function positiveInt(name: string, max: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (!/^\d+$/.test(value) || n < 1 || n > max) throw new InvalidArgumentError(`${name} must be a whole number from 1 to ${max}`);
+    if (!/^\d+$/.test(value) || n < 1 || n > max)
+      throw new InvalidArgumentError(`${name} must be a whole number from 1 to ${max}`);
     return n;
   };
 }
@@ -14,7 +15,12 @@ export function upCommand(appsDir: string): Command {
   return new Command('up')
     .description('run the whole stack locally: embedded Redis (unless REDIS_URL is set), scheduler, workers and api')
     .option('--workers <n>', 'worker processes', positiveInt('--workers', 32), 1)
-    .option('--port <port>', 'API port; the scheduler and workers take the next ports', positiveInt('--port', 65000), 3000)
+    .option(
+      '--port <port>',
+      'API port; the scheduler and workers take the next ports',
+      positiveInt('--port', 65000),
+      3000,
+    )
     .option('--data-dir <dir>', 'where embedded Redis keeps its data', '.data/redis')
     .action(async (opts: { workers: number; port: number; dataDir: string }) => {
       const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
@@ -43,7 +49,9 @@ export function upCommand(appsDir: string): Command {
       void stack.crashed.then((app) => {
         if (signalled) return;
         signalled = true;
-        process.stderr.write(`cronbundle up: ${app.name} exited unexpectedly (code ${app.child.exitCode}); stopping the stack\n`);
+        process.stderr.write(
+          `cronbundle up: ${app.name} exited unexpectedly (code ${app.child.exitCode}); stopping the stack\n`,
+        );
         void shutdown(1);
       });
       try {
