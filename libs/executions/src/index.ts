@@ -1,0 +1,2 @@
+export { AuditLog, stripSecrets } from './audit-log';
+export type { AuditEntry, AuditInput } from './audit-log';
