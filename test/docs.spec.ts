@@ -7,7 +7,7 @@ const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
 describe('README', () => {
   it('documents exactly the environment variables the code reads, once each', () => {
     const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Development'));
-    const documented = [...section.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
+    const documented = [...section.matchAll(/^\| `([A-Z0-9_]+)` +\|/gm)].map((m) => m[1]);
     expect([...documented].sort()).toEqual(Object.keys(CONFIG_VARIABLES).sort());
     expect(new Set(documented).size).toBe(documented.length);
   });

@@ -16,7 +16,7 @@ describe('built apps against a real redis-server', () => {
   });
 
   it('each app serves /health/live, /health/ready and /metrics; readiness follows Redis; SIGTERM exits 0 within 10 s', async () => {
-    const env = { REDIS_URL: redis.url, CRONBUNDLE_PREFIX: testPrefix() };
+    const env = { REDIS_URL: redis.url, CRONBUNDLE_PREFIX: testPrefix(), AUTH_DISABLED: 'true' };
     const apps = await Promise.all(APPS.map((app) => AppProcess.start(app, env)));
     running.push(...apps);
     await Promise.all(apps.map((a) => a.waitForStatus('/health/ready', 200)));

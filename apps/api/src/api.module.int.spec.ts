@@ -1,35 +1,19 @@
-import { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { parseConfig } from '@cronbundle/config';
-import { createLogger } from '@cronbundle/observability';
-import { testPrefix, testRedisUrl } from '@cronbundle/testing';
-import { Writable } from 'node:stream';
-import { ApiModule, BULL_BOARD_ROUTE } from './api.module';
-import { configureApi } from './configure-api';
+import { BULL_BOARD_ROUTE } from './api.module';
+import { startTestApi, TestApi } from './test-support/api-test-app';
 
 describe('api module (in process, real Redis)', () => {
-  let app: INestApplication;
+  let api: TestApi;
 
   beforeAll(async () => {
-    const config = parseConfig('api', { REDIS_URL: testRedisUrl(), CRONBUNDLE_PREFIX: testPrefix(), PORT: '0' });
-    const logger = createLogger({
-      app: 'api',
-      instanceId: 'test',
-      level: 'warn',
-      destination: new Writable({ write: (_c, _e, cb) => cb() }),
-    });
-    const moduleRef = await Test.createTestingModule({ imports: [ApiModule.forRoot(config, logger)] }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    configureApi(app);
-    await app.init();
+    api = await startTestApi();
   });
   afterAll(async () => {
-    await app?.close();
+    await api?.close();
   });
 
   it('answers health, metrics, Bull Board and the OpenAPI document', async () => {
-    const server = app.getHttpServer();
+    const server = api.server;
     await request(server).get('/health/live').expect(200);
     const ready = await request(server).get('/health/ready').expect(200);
     expect(ready.body.details.redis.status).toBe('up');
@@ -39,5 +23,9 @@ describe('api module (in process, real Redis)', () => {
     expect(board.body.queues.map((q: { name: string }) => q.name).sort()).toEqual(['notifications', 'runs']);
     const doc = await request(server).get('/docs-json').expect(200);
     expect(doc.body.openapi).toMatch(/^3\./);
+  });
+
+  it('warns at boot that auth is disabled', () => {
+    expect(api.logs.join('')).toContain('AUTH_DISABLED=true');
   });
 });

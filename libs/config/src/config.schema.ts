@@ -86,6 +86,47 @@ export const CONFIG_VARIABLES = {
     default: '10',
     doc: 'Runs one worker process executes at the same time.',
   },
+  RUN_LOCK_MS: {
+    schema: int(1000, 3_600_000),
+    default: '15000',
+    doc: "TTL of a job's run lock (overlap policies); renewed every third of it while the run lives, so a crashed worker's lock frees within this. Read by the worker.",
+  },
+  UPLOAD_DEFAULT_URL: {
+    schema: z
+      .string()
+      .trim()
+      .refine((v) => /^(file|s3|https?):\/\/./.test(v), { error: 'must be a file://, s3:// or http(s):// URL' }),
+    default: undefined,
+    doc: 'Upload destination for jobs without `upload.url`, e.g. `file:///var/lib/cronbundle/bundles/`. Unset: such runs keep no bundle. Read by the worker.',
+  },
+  COLLECT_ALLOW_RUN: {
+    schema: z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true'),
+    default: 'false',
+    doc: 'Let the worker execute `run` collectors (commands on the worker host). Read by the worker.',
+  },
+  COLLECT_ALLOWED_PATHS: {
+    schema: z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().startsWith('/', 'must be absolute paths, comma-separated'))),
+    default: undefined,
+    doc: 'Comma-separated absolute paths `copy` collectors may read on the worker host. Read by the worker.',
+  },
+  COLLECT_HTTP_ALLOW: {
+    schema: z.string().transform((v) =>
+      v
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    ),
+    default: undefined,
+    doc: 'Comma-separated CIDRs, IPs or host names `http` collectors may reach although link-local (cloud metadata is blocked by default). Read by the worker.',
+  },
   SHUTDOWN_GRACE_MS: {
     schema: int(0, 600_000),
     default: '8000',
@@ -98,6 +139,59 @@ export const CONFIG_VARIABLES = {
       .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be 1-128 letters, digits, _ . : or -'),
     default: undefined,
     doc: 'Name of this process in logs, heartbeats and execution records. Default `<hostname>:<pid>`.',
+  },
+  API_TOKENS_FILE: {
+    schema: z.string().trim().min(1, 'must be a file path'),
+    default: undefined,
+    doc: 'API bearer tokens: a YAML or JSON list of `{name, role, sha256}` (docs/API.md). Required by the api unless AUTH_DISABLED=true.',
+  },
+  AUTH_DISABLED: {
+    schema: z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true'),
+    default: 'false',
+    doc: 'Turn API authentication off (every caller is an anonymous admin). For `cronbundle up` on a laptop only; logged as a warning.',
+  },
+  API_BODY_LIMIT_BYTES: {
+    schema: int(1024, 64 * 1024 * 1024),
+    default: '1048576',
+    doc: 'Largest request body the api accepts; bigger ones are answered 413.',
+  },
+  JOBS_DIR: {
+    schema: z.string().trim().min(1, 'must be a directory path'),
+    default: undefined,
+    doc: 'Directory of YAML job definitions, loaded by the api as read-only `source: file` jobs and re-synced on change.',
+  },
+  LEADER_LEASE_MS: {
+    schema: int(500, 600_000),
+    default: '5000',
+    doc: 'Scheduler leader lease. The leader renews every third of it; a follower takes over within it after a crash.',
+  },
+  RECONCILE_INTERVAL_MS: {
+    schema: int(1000, 86_400_000),
+    default: '60000',
+    doc: 'How often the leader re-applies every definition to BullMQ as a safety net (changes apply at once anyway).',
+  },
+  SLOT_GRACE_MS: {
+    schema: int(1000, 3_600_000),
+    default: '10000',
+    doc: 'How long after its time a slot with no run and no queued BullMQ job is recorded as missed (or caught up).',
+  },
+  SCHEDULER_DEFAULT_TIMEZONE: {
+    schema: z
+      .string()
+      .trim()
+      .refine(
+        (tz) => {
+          try {
+            new Intl.DateTimeFormat('en-US', { timeZone: tz });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { error: 'must be an IANA time zone such as UTC or Europe/Berlin' },
+      ),
+    default: 'UTC',
+    doc: 'Time zone of job schedules that name none.',
   },
 } as const satisfies Record<
   string,
@@ -113,8 +207,16 @@ export interface AppConfig {
   prefix: string;
   logLevel: z.infer<(typeof CONFIG_VARIABLES)['LOG_LEVEL']['schema']>;
   http: { host: string; port: number };
-  worker: { concurrency: number };
+  worker: {
+    concurrency: number;
+    runLockMs: number;
+    uploadDefaultUrl?: string;
+    collect: { allowRun: boolean; allowedPaths: string[]; httpAllow: string[] };
+  };
   shutdownGraceMs: number;
+  scheduler: { leaseMs: number; reconcileIntervalMs: number; slotGraceMs: number; defaultTimezone: string };
+  /** Read by the api. */
+  api: { tokensFile?: string; authDisabled: boolean; bodyLimitBytes: number; jobsDir?: string };
 }
 
 export class ConfigError extends Error {
@@ -149,8 +251,29 @@ export function parseConfig(app: AppName, env: NodeJS.ProcessEnv = process.env):
     prefix: values.CRONBUNDLE_PREFIX as string,
     logLevel: values.LOG_LEVEL as AppConfig['logLevel'],
     http: { host: values.HTTP_HOST as string, port },
-    worker: { concurrency: values.WORKER_CONCURRENCY as number },
+    worker: {
+      concurrency: values.WORKER_CONCURRENCY as number,
+      runLockMs: values.RUN_LOCK_MS as number,
+      uploadDefaultUrl: values.UPLOAD_DEFAULT_URL as string | undefined,
+      collect: {
+        allowRun: values.COLLECT_ALLOW_RUN as boolean,
+        allowedPaths: (values.COLLECT_ALLOWED_PATHS as string[] | undefined) ?? [],
+        httpAllow: (values.COLLECT_HTTP_ALLOW as string[] | undefined) ?? [],
+      },
+    },
     shutdownGraceMs: values.SHUTDOWN_GRACE_MS as number,
+    scheduler: {
+      leaseMs: values.LEADER_LEASE_MS as number,
+      reconcileIntervalMs: values.RECONCILE_INTERVAL_MS as number,
+      slotGraceMs: values.SLOT_GRACE_MS as number,
+      defaultTimezone: values.SCHEDULER_DEFAULT_TIMEZONE as string,
+    },
+    api: {
+      tokensFile: values.API_TOKENS_FILE as string | undefined,
+      authDisabled: values.AUTH_DISABLED as boolean,
+      bodyLimitBytes: values.API_BODY_LIMIT_BYTES as number,
+      jobsDir: values.JOBS_DIR as string | undefined,
+    },
   };
 }
 

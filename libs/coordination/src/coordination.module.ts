@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, DynamicModule, Inject, Injectable, Module } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { APP_CONFIG, AppConfig } from '@cronbundle/config';
+import { APP_CONFIG } from '@cronbundle/config';
+import type { AppConfig } from '@cronbundle/config';
 import { REDIS, RedisConnections, RedisKeys } from '@cronbundle/redis';
 import { FencedWriter } from './fenced-writer';
 import { DEFAULT_LEADER_LEASE_MS, LeaderElector } from './leader-elector';

@@ -31,7 +31,14 @@ export function stripSecrets(value: unknown): unknown {
       ),
     );
   }
-  if (typeof value === 'string') return value.replace(/(\w+:\/\/)[^/@\s:]+:[^/@\s]+@/g, '$1[redacted]@');
+  if (typeof value === 'string') {
+    return value
+      .replace(/(\w+:\/\/)[^/@\s:]+:[^/@\s]+@/g, '$1[redacted]@')
+      .replace(/([?&])([^=&#\s]+)=([^&#\s]*)/g, (m, sep: string, key: string) =>
+        // A URL query parameter named like a secret (?token=..., &api_key=...).
+        SECRET_KEY.test(key) || /^(sig|signature|key|code)$/i.test(key) ? `${sep}${key}=[redacted]` : m,
+      );
+  }
   return value;
 }
 

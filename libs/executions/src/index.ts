@@ -1,2 +1,13 @@
 export { AuditLog, stripSecrets } from './audit-log';
 export type { AuditEntry, AuditInput } from './audit-log';
+export { ExecutionStore, StaleAttemptError } from './execution-store';
+export type {
+  Execution,
+  ExecutionAttempt,
+  ExecutionDetails,
+  ExecutionStoreOptions,
+  Retention,
+  StartResult,
+} from './execution-store';
+export { EXECUTION_ID_PATTERN, newExecutionId } from './execution-id';
+export { ExecutionsModule } from './executions.module';

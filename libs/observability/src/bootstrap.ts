@@ -1,6 +1,6 @@
 import { INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { AppConfig } from '@cronbundle/config';
+import type { AppConfig } from '@cronbundle/config';
 import { createLogger, Logger, NestPinoLogger } from './logger';
 
 export interface StartedApp {

@@ -1,6 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { APP_CONFIG, AppConfig } from '@cronbundle/config';
+import { APP_CONFIG } from '@cronbundle/config';
+import type { AppConfig } from '@cronbundle/config';
 import { RedisConnections } from '@cronbundle/redis';
 import { HealthController, MetricsController, REDIS_PROBE } from './health.controller';
 import { Logger } from './logger';

@@ -2,6 +2,8 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { RedisConnections, RedisKeys } from '@cronbundle/redis';
 import { ALL_QUEUES } from './queue-names';
+import { repeatStrategy } from './repeat-strategy';
+import { RunSchedulers } from './run-schedulers';
 
 /**
  * BullMQ's connection and prefix for the whole process, and a producer `Queue` per queue name,
@@ -14,10 +16,13 @@ import { ALL_QUEUES } from './queue-names';
       useFactory: (connections: RedisConnections, keys: RedisKeys) => ({
         connection: connections.create('bullmq', 'queues'),
         prefix: keys.bullPrefix,
+        // Slots of job schedulers follow libs/core's cron maths (DST policy), on every process.
+        settings: { repeatStrategy },
       }),
     }),
     BullModule.registerQueue(...ALL_QUEUES.map((name) => ({ name }))),
   ],
-  exports: [BullModule],
+  providers: [RunSchedulers],
+  exports: [BullModule, RunSchedulers],
 })
 export class QueueModule {}

@@ -45,8 +45,32 @@ export class RedisKeys {
   jobExecs(jobId: string): string {
     return `${this.prefix}:job:${jobId}:execs`;
   }
+  /** Prefix of every execution hash; retention scripts build `<execPrefix><id>` inside Lua. */
+  get execPrefix(): string {
+    return `${this.prefix}:exec:`;
+  }
+  /** Capped list of an execution's log entries (must stay `exec(id) + ':logs'`, Lua relies on it). */
+  execLogs(id: string): string {
+    return `${this.exec(id)}:logs`;
+  }
+  /** Hash slot ms -> execution id: the one record of each scheduled slot of a job. */
+  jobSlots(jobId: string): string {
+    return `${this.prefix}:job:${jobId}:slots`;
+  }
+  /** Pub/sub channel: an execution id whose run must be cancelled by the worker running it. */
+  get execCancel(): string {
+    return `${this.prefix}:exec:cancel`;
+  }
+  /** The one run allowed to wait behind a held run lock (overlap policy `queue`). */
+  runLockWaiter(jobId: string): string {
+    return `${this.prefix}:lock:run:${jobId}:waiting`;
+  }
   get audit(): string {
     return `${this.prefix}:audit`;
+  }
+  /** What the leader last applied: `{epoch, revision, at}`, written fenced. */
+  get schedulerState(): string {
+    return `${this.prefix}:scheduler:state`;
   }
   get workers(): string {
     return `${this.prefix}:workers`;

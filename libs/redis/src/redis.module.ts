@@ -8,7 +8,8 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { APP_CONFIG, AppConfig } from '@cronbundle/config';
+import { APP_CONFIG } from '@cronbundle/config';
+import type { AppConfig } from '@cronbundle/config';
 import { RedisConnections } from './redis-connections';
 import { RedisKeys } from './redis-keys';
 import { inspectRedisPolicy } from './redis-policy';

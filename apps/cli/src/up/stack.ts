@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { REDIS_MISSING_HELP, RedisServerProcess, redisServerAvailable } from '@cronbundle/redis';
 import { prefixFor, renderLogLine } from './log-lines';
 
@@ -13,6 +14,10 @@ export interface StackOptions {
   appsDir: string;
   /** Where embedded Redis keeps its AOF (`.data/redis`). */
   dataDir: string;
+  /** Job definitions loaded by the api (JOBS_DIR); `examples/jobs` by default. */
+  jobsDir?: string;
+  /** Where bundles are written (UPLOAD_DEFAULT_URL=file://...): `.data/bundles`. */
+  bundlesDir: string;
   /** Redis to use instead of starting one (REDIS_URL from the environment). */
   redisUrl?: string;
   color: boolean;
@@ -95,6 +100,10 @@ export class LocalStack {
       REDIS_URL: this.redisUrl,
       HTTP_HOST: '127.0.0.1',
       INSTANCE_ID: `${name}-${process.pid}`,
+      // The embedded default is a local, single-user stack (ARCHITECTURE.md §6 allows this only here).
+      AUTH_DISABLED: process.env.API_TOKENS_FILE ? 'false' : 'true',
+      UPLOAD_DEFAULT_URL: process.env.UPLOAD_DEFAULT_URL || pathToFileURL(this.options.bundlesDir).href,
+      ...(this.options.jobsDir && !process.env.JOBS_DIR ? { JOBS_DIR: this.options.jobsDir } : {}),
       ...(app === 'api' ? { PORT: String(port) } : { HTTP_PORT: String(port) }),
     };
     const child = spawn(process.execPath, [join(this.options.appsDir, app, 'main.js')], {

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { LocalStack } from './stack';
 
 function positiveInt(name: string, max: number) {
@@ -22,13 +23,17 @@ export function upCommand(appsDir: string): Command {
       3000,
     )
     .option('--data-dir <dir>', 'where embedded Redis keeps its data', '.data/redis')
-    .action(async (opts: { workers: number; port: number; dataDir: string }) => {
+    .option('--bundles-dir <dir>', 'where bundles are written (unless UPLOAD_DEFAULT_URL is set)', '.data/bundles')
+    .option('--jobs-dir <dir>', 'YAML job definitions to load', join(appsDir, '..', '..', 'examples', 'jobs'))
+    .action(async (opts: { workers: number; port: number; dataDir: string; bundlesDir: string; jobsDir: string }) => {
       const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
       const stack = new LocalStack({
         workers: opts.workers,
         port: opts.port,
         appsDir,
         dataDir: resolve(opts.dataDir),
+        bundlesDir: resolve(opts.bundlesDir),
+        jobsDir: existsSync(opts.jobsDir) ? resolve(opts.jobsDir) : undefined,
         redisUrl: process.env.REDIS_URL || undefined,
         color,
         out: (line) => process.stdout.write(`${line}\n`),
@@ -63,6 +68,7 @@ export function upCommand(appsDir: string): Command {
         return;
       }
       const lines = stack.urls().map((u) => `  ${u.name.padEnd(20)} ${u.url}`);
+      lines.push(`  ${'bundles'.padEnd(20)} ${resolve(opts.bundlesDir)}`);
       process.stdout.write(['', 'cronbundle is up:', ...lines, '', 'Press Ctrl-C to stop.', ''].join('\n') + '\n');
     });
 }

@@ -31,7 +31,12 @@ export class CappedCollectorOutput implements CollectorOutput {
 
   close(): void {
     this.closed = true;
-    for (const s of this.live) s.destroy(new Error('collector stopped'));
+    for (const s of this.live) {
+      // Destroying with an error emits 'error'; a stream not yet piped anywhere has no listener, and
+      // an unheard 'error' would take the whole worker process down. Readers still see the error.
+      s.on('error', () => undefined);
+      s.destroy(new Error('collector stopped'));
+    }
     this.live.clear();
   }
 

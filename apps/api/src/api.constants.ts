@@ -1,0 +1,2 @@
+export const API_PREFIX = 'api/v1';
+export const BULL_BOARD_ROUTE = '/admin/queues';

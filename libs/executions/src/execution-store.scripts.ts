@@ -1,0 +1,150 @@
+/**
+ * Lua for every execution transition, so a record is never half-written and a check and its write
+ * cannot interleave with another worker's. Records are hashes: scalar fields as strings, nested
+ * values (`collectors`, `bundle`, ...) as JSON strings Lua never re-encodes (cjson would turn `[]`
+ * into `{}`), `stage:<name>` = ms, and `a:<n>` = flat JSON of attempt n.
+ */
+
+const TERMINAL = `
+local TERMINAL = { succeeded = true, failed = true, cancelled = true, timed_out = true, skipped = true, missed = true }
+`;
+
+/** KEYS: exec, jobExecs, slots. ARGV: id, score, slotField|'', field/value pairs... */
+export const CREATE_LUA = `
+if ARGV[3] ~= '' then
+  local existing = redis.call('HGET', KEYS[3], ARGV[3])
+  if existing then return { 0, existing } end
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[3], ARGV[3], ARGV[1]) end
+return { 1, ARGV[1] }
+`;
+
+/**
+ * Begin the next attempt. A record still `running` means the previous attempt's worker died or
+ * lost its BullMQ lock (a redelivery): that attempt is closed as failed, never silently reused.
+ * KEYS: exec. ARGV: workerId, nowIso.
+ */
+export const START_LUA = `${TERMINAL}
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return { 'missing' } end
+if TERMINAL[status] then return { 'terminal', status } end
+local n = tonumber(redis.call('HGET', KEYS[1], 'attempt') or '0')
+local redelivered = 0
+if status == 'running' and n > 0 then
+  redelivered = 1
+  local raw = redis.call('HGET', KEYS[1], 'a:' .. n)
+  local prev = raw and cjson.decode(raw) or { attempt = n }
+  prev.status = 'failed'
+  prev.finishedAt = ARGV[2]
+  prev.error = 'worker ' .. tostring(prev.workerId or '?') .. ' stopped before finishing (crashed or lost its lock)'
+  redis.call('HSET', KEYS[1], 'a:' .. n, cjson.encode(prev))
+end
+n = n + 1
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(f, 1, 6) == 'stage:' then redis.call('HDEL', KEYS[1], f) end
+end
+redis.call('HSET', KEYS[1], 'status', 'running', 'attempt', n, 'workerId', ARGV[1], 'startedAt', ARGV[2],
+  'finishedAt', '', 'error', '', 'a:' .. n,
+  cjson.encode({ attempt = n, workerId = ARGV[1], startedAt = ARGV[2], status = 'running' }))
+return { 'started', n, redelivered }
+`;
+
+const FENCE = `
+local function current(attempt)
+  return redis.call('HGET', KEYS[1], 'status') == 'running' and redis.call('HGET', KEYS[1], 'attempt') == attempt
+end
+`;
+
+/** Write fields of the running attempt; refused (0) for any other attempt. KEYS: exec. ARGV: attempt, pairs... */
+export const UPDATE_LUA = `${FENCE}
+if not current(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+return 1
+`;
+
+/** Append a log entry, capped to the newest ARGV[3]. KEYS: exec, logs. ARGV: attempt|'', entry, cap. */
+export const LOG_LUA = `${FENCE}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[1] ~= '' and not current(ARGV[1]) then return 0 end
+redis.call('RPUSH', KEYS[2], ARGV[2])
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
+return 1
+`;
+
+/**
+ * End an attempt, or a record that never started. ARGV: attempt ('' = the record must still be
+ * queued), newStatus, nowIso, recordFinished ('1' sets finishedAt; '0' for a requeue),
+ * errorJson|'', reason, attemptOutcome, extra pairs... KEYS: exec.
+ */
+export const FINISH_LUA = `${FENCE}
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 0 end
+if ARGV[1] == '' then
+  if status ~= 'queued' then return 0 end
+else
+  if not current(ARGV[1]) then return 0 end
+  local raw = redis.call('HGET', KEYS[1], 'a:' .. ARGV[1])
+  local a = raw and cjson.decode(raw) or { attempt = tonumber(ARGV[1]) }
+  a.status = ARGV[7]
+  a.finishedAt = ARGV[3]
+  if ARGV[5] ~= '' then a.error = cjson.decode(ARGV[5]).message end
+  redis.call('HSET', KEYS[1], 'a:' .. ARGV[1], cjson.encode(a))
+end
+local finished = ''
+if ARGV[4] == '1' then finished = ARGV[3] end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'finishedAt', finished, 'error', ARGV[5], 'reason', ARGV[6])
+if #ARGV >= 8 then redis.call('HSET', KEYS[1], unpack(ARGV, 8)) end
+return 1
+`;
+
+/**
+ * Cancel: a queued record ends at once; a running one is flagged (the worker also gets a pub/sub
+ * message on ARGV[3]). KEYS: exec. ARGV: nowIso, reason, channel, executionId.
+ */
+export const CANCEL_LUA = `${TERMINAL}
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'missing' end
+if TERMINAL[status] then return 'finished' end
+if status == 'queued' then
+  redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finishedAt', ARGV[1], 'reason', ARGV[2])
+  return 'cancelled'
+end
+redis.call('HSET', KEYS[1], 'cancelRequested', ARGV[1], 'cancelReason', ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 'signalled'
+`;
+
+/**
+ * Retention of one job's history: drop finished records older than the cutoff score, then the
+ * oldest finished ones beyond maxCount. Queued and running records are never dropped.
+ * KEYS: jobExecs, slots. ARGV: execPrefix, maxCount, cutoffScore, maxDeletes.
+ */
+export const PRUNE_LUA = `${TERMINAL}
+local budget = tonumber(ARGV[4])
+local deleted = 0
+local function drop(id)
+  local k = ARGV[1] .. id
+  local st = redis.call('HGET', k, 'status')
+  if st and not TERMINAL[st] then return false end
+  local slot = redis.call('HGET', k, 'slot')
+  redis.call('DEL', k, k .. ':logs')
+  redis.call('ZREM', KEYS[1], id)
+  if slot and slot ~= '' and redis.call('HGET', KEYS[2], slot) == id then redis.call('HDEL', KEYS[2], slot) end
+  deleted = deleted + 1
+  return true
+end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3], 'LIMIT', 0, budget)) do
+  drop(id)
+end
+local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[2])
+if excess > 0 then
+  local ids = redis.call('ZRANGE', KEYS[1], 0, math.min(excess, budget) + 49)
+  for _, id in ipairs(ids) do
+    if excess <= 0 or deleted >= budget then break end
+    if drop(id) then excess = excess - 1 end
+  end
+end
+return deleted
+`;

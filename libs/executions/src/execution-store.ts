@@ -1,0 +1,457 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import {
+  EXECUTION_STATUSES,
+  STAGE_NAMES,
+  type ExecutionError,
+  type ExecutionLogEntry,
+  type ExecutionRecord,
+  type ExecutionStatus,
+  type LogLevel,
+  type StageName,
+  type Trigger,
+  ValidationError,
+} from '@cronbundle/core';
+import type { RedisKeys } from '@cronbundle/redis';
+import { EXECUTION_ID_PATTERN, newExecutionId } from './execution-id';
+import {
+  CANCEL_LUA,
+  CREATE_LUA,
+  FINISH_LUA,
+  LOG_LUA,
+  PRUNE_LUA,
+  START_LUA,
+  UPDATE_LUA,
+} from './execution-store.scripts';
+
+/** How one attempt of a run went; attempts are listed on the record so retries and redeliveries show. */
+export interface ExecutionAttempt {
+  attempt: number;
+  workerId: string;
+  startedAt: string;
+  finishedAt?: string;
+  status: 'running' | 'succeeded' | 'failed' | 'interrupted' | 'cancelled' | 'timed_out' | 'skipped';
+  error?: string;
+}
+
+/** An execution as stored: the §3 record plus its attempts and, while running, a pending cancel. */
+export type Execution = ExecutionRecord & {
+  attempts: ExecutionAttempt[];
+  /** Set when a cancel was requested while it ran, with why. */
+  cancelRequestedAt?: string | null;
+  cancelReason?: string | null;
+};
+
+export interface ExecutionStoreOptions {
+  /** Log entries kept per execution (newest win). Default 500. */
+  maxLogEntries?: number;
+  now?: () => Date;
+}
+
+export interface Retention {
+  executions: number;
+  days: number;
+}
+
+export type StartResult =
+  | { kind: 'started'; attempt: number; redelivered: boolean }
+  | { kind: 'terminal'; status: ExecutionStatus }
+  | { kind: 'missing' };
+
+/** Result details a run adds to its record; JSON-valued, written in one atomic step. */
+export type ExecutionDetails = Partial<
+  Pick<ExecutionRecord, 'collectors' | 'analysis' | 'bundle' | 'changes' | 'upload'>
+>;
+
+/** A write by an attempt that is no longer the current one (another worker took the run over). */
+export class StaleAttemptError extends Error {
+  constructor(
+    readonly executionId: string,
+    readonly attempt: number,
+  ) {
+    super(`execution ${executionId}: attempt ${attempt} is no longer current; write refused`);
+    this.name = 'StaleAttemptError';
+  }
+}
+
+const JSON_FIELDS = ['collectors', 'analysis', 'bundle', 'changes', 'upload'] as const;
+const MAX_PAGE = 200;
+
+/**
+ * Execution records (ARCHITECTURE.md §3) in Redis: `P:exec:<id>` hash, `P:exec:<id>:logs` capped
+ * list, `P:job:<id>:execs` history (score = slot or creation time), `P:job:<id>:slots` slot index.
+ * Every transition is one Lua script. The state machine: queued → running → succeeded | failed |
+ * cancelled | timed_out | skipped, running → queued for a retry or a hand-back; queued →
+ * skipped | cancelled | missed. Writes of an attempt other than the current one are refused.
+ */
+export class ExecutionStore {
+  private readonly maxLogEntries: number;
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    options: ExecutionStoreOptions = {},
+  ) {
+    this.maxLogEntries = options.maxLogEntries ?? 500;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * The one record of a scheduled slot, created atomically if absent. Returns the existing record
+   * when the slot already has one, whatever its status.
+   */
+  async ensureSlot(input: {
+    jobId: string;
+    scheduledFor: number;
+    trigger: 'schedule' | 'catchup';
+    status?: 'queued' | 'missed' | 'skipped';
+    reason?: string;
+  }): Promise<{ record: Execution; created: boolean }> {
+    const id = newExecutionId(this.now().getTime());
+    const slot = String(Math.floor(input.scheduledFor));
+    const [created, existingId] = await this.script<[number, string]>(
+      CREATE_LUA,
+      [this.keys.exec(id), this.keys.jobExecs(input.jobId), this.keys.jobSlots(input.jobId)],
+      [id, input.scheduledFor, slot, ...this.initialFields(id, input, slot)],
+    );
+    const record = await this.get(existingId);
+    if (!record) throw new Error(`execution ${existingId} of slot ${slot} of job ${input.jobId} is missing`);
+    return { record, created: created === 1 };
+  }
+
+  /** Manual / dependency runs: a new record with a fresh ULID. */
+  async create(input: {
+    jobId: string;
+    trigger: Trigger;
+    scheduledFor: number;
+    status?: ExecutionStatus;
+    reason?: string;
+  }): Promise<Execution> {
+    const id = newExecutionId(this.now().getTime());
+    await this.script(
+      CREATE_LUA,
+      [this.keys.exec(id), this.keys.jobExecs(input.jobId), this.keys.jobSlots(input.jobId)],
+      [id, input.scheduledFor, '', ...this.initialFields(id, input, '')],
+    );
+    return (await this.get(id))!;
+  }
+
+  async get(id: string, options: { logs?: boolean } = {}): Promise<Execution | null> {
+    if (!EXECUTION_ID_PATTERN.test(id)) return null;
+    const hash = await this.redis.hgetall(this.keys.exec(id));
+    if (!hash.id) return null;
+    const record = parseRecord(hash);
+    if (options.logs) {
+      const raw = await this.redis.lrange(this.keys.execLogs(id), 0, -1);
+      record.logs = raw.map((l) => JSON.parse(l) as ExecutionLogEntry);
+    }
+    return record;
+  }
+
+  /**
+   * A page of a job's executions, newest first. The cursor (`<score>:<id>` of the last item) is a
+   * position, not an offset, so records added meanwhile neither repeat nor shift a page.
+   */
+  async listForJob(
+    jobId: string,
+    q: { status?: ExecutionStatus; limit?: number; cursor?: string } = {},
+  ): Promise<{ items: Execution[]; nextCursor: string | null }> {
+    const limit = Math.min(Math.max(Math.floor(q.limit ?? 50), 1), MAX_PAGE);
+    let after = q.cursor ? parseCursor(q.cursor) : undefined;
+    const items: Execution[] = [];
+    const key = this.keys.jobExecs(jobId);
+    const batch = Math.max(limit * 2, 50);
+    for (let scanned = 0; scanned < 20; scanned++) {
+      const max = after ? String(after.score) : '+inf';
+      const flat = await this.redis.zrevrangebyscore(key, max, '-inf', 'WITHSCORES', 'LIMIT', 0, batch);
+      const rows: { id: string; score: number }[] = [];
+      for (let i = 0; i < flat.length; i += 2) rows.push({ id: flat[i], score: Number(flat[i + 1]) });
+      // Same score as the cursor: ZREVRANGE orders ties by member descending, so keep ids below it.
+      const fresh = after ? rows.filter((r) => r.score < after!.score || r.id < after!.id) : rows;
+      if (fresh.length === 0) return { items, nextCursor: null };
+      const records = await Promise.all(fresh.map((r) => this.get(r.id)));
+      for (let i = 0; i < fresh.length; i++) {
+        after = fresh[i];
+        const record = records[i];
+        if (!record || (q.status && record.status !== q.status)) continue;
+        items.push(record);
+        if (items.length === limit) {
+          const more = i < fresh.length - 1 || rows.length === batch;
+          return { items, nextCursor: more ? formatCursor(fresh[i]) : null };
+        }
+      }
+      if (rows.length < batch) return { items, nextCursor: null };
+    }
+    // A filter matching little of a long history: hand back what we have and where we stopped.
+    return { items, nextCursor: after ? formatCursor(after) : null };
+  }
+
+  /** Highest slot time (ms) that has a record for this job, or undefined. */
+  async lastSlot(jobId: string): Promise<number | undefined> {
+    const slots = await this.redis.hkeys(this.keys.jobSlots(jobId));
+    if (slots.length === 0) return undefined;
+    return Math.max(...slots.map(Number));
+  }
+
+  /** The execution id recorded for a slot, or null when the slot has no record (yet). */
+  async slotExecutionId(jobId: string, scheduledFor: number): Promise<string | null> {
+    return this.redis.hget(this.keys.jobSlots(jobId), String(Math.floor(scheduledFor)));
+  }
+
+  /** Begin the next attempt on this worker (see START_LUA for redeliveries). */
+  async start(id: string, workerId: string): Promise<StartResult> {
+    const reply = await this.script<[string, number?, number?]>(
+      START_LUA,
+      [this.keys.exec(id)],
+      [workerId, this.iso()],
+    );
+    if (reply[0] === 'missing') return { kind: 'missing' };
+    if (reply[0] === 'terminal') return { kind: 'terminal', status: String(reply[1]) as ExecutionStatus };
+    return { kind: 'started', attempt: Number(reply[1]), redelivered: Number(reply[2]) === 1 };
+  }
+
+  async recordStage(id: string, attempt: number, stage: StageName, ms: number): Promise<void> {
+    await this.fenced(id, attempt, [`stage:${stage}`, Math.round(ms)]);
+  }
+
+  async update(id: string, attempt: number, details: ExecutionDetails): Promise<void> {
+    const pairs: (string | number)[] = [];
+    for (const field of JSON_FIELDS)
+      if (details[field] !== undefined) pairs.push(field, JSON.stringify(details[field]));
+    if (pairs.length) await this.fenced(id, attempt, pairs);
+  }
+
+  /**
+   * Append a log line. With `attempt`, only while that attempt is current (a stale worker's lines
+   * are dropped); returns whether it was written.
+   */
+  async log(
+    id: string,
+    entry: { level: LogLevel; component: string; message: string },
+    attempt?: number,
+  ): Promise<boolean> {
+    const line: ExecutionLogEntry = { ts: this.iso(), ...entry };
+    const reply = await this.script<number>(
+      LOG_LUA,
+      [this.keys.exec(id), this.keys.execLogs(id)],
+      [attempt === undefined ? '' : attempt, JSON.stringify(line), this.maxLogEntries],
+    );
+    return reply === 1;
+  }
+
+  /**
+   * End the current attempt and the run: succeeded | failed | cancelled | timed_out | skipped.
+   * Throws StaleAttemptError when `attempt` is not current. Retention is applied afterwards.
+   */
+  async finish(
+    id: string,
+    attempt: number,
+    outcome: {
+      status: Extract<ExecutionStatus, 'succeeded' | 'failed' | 'cancelled' | 'timed_out' | 'skipped'>;
+      error?: ExecutionError | null;
+      reason?: string | null;
+      details?: ExecutionDetails;
+      retention?: Retention;
+    },
+  ): Promise<void> {
+    const extra: (string | number)[] = [];
+    for (const field of JSON_FIELDS) {
+      const value = outcome.details?.[field];
+      if (value !== undefined) extra.push(field, JSON.stringify(value));
+    }
+    const ok = await this.script<number>(
+      FINISH_LUA,
+      [this.keys.exec(id)],
+      [
+        attempt,
+        outcome.status,
+        this.iso(),
+        '1',
+        outcome.error ? JSON.stringify(outcome.error) : '',
+        outcome.reason ?? '',
+        outcome.status,
+        ...extra,
+      ],
+    );
+    if (ok !== 1) throw new StaleAttemptError(id, attempt);
+    if (outcome.retention) await this.pruneFor(id, outcome.retention);
+  }
+
+  /**
+   * Hand the run back to the queue (a retry after a failed attempt, or an attempt interrupted by
+   * a shutdown): the record goes back to `queued`, the attempt keeps its outcome.
+   */
+  async requeue(
+    id: string,
+    attempt: number,
+    outcome: { attemptStatus: 'failed' | 'interrupted'; error?: ExecutionError | null; reason: string },
+  ): Promise<void> {
+    const ok = await this.script<number>(
+      FINISH_LUA,
+      [this.keys.exec(id)],
+      [
+        attempt,
+        'queued',
+        this.iso(),
+        '0',
+        outcome.error ? JSON.stringify(outcome.error) : '',
+        outcome.reason,
+        outcome.attemptStatus,
+      ],
+    );
+    if (ok !== 1) throw new StaleAttemptError(id, attempt);
+  }
+
+  /**
+   * End a record that never started (overlap skip, deleted or disabled job, missed slot, cancel
+   * before start). False when it is no longer queued.
+   */
+  async finishUnstarted(
+    id: string,
+    outcome: {
+      status: Extract<ExecutionStatus, 'skipped' | 'cancelled' | 'missed'>;
+      reason: string;
+      retention?: Retention;
+    },
+  ): Promise<boolean> {
+    const ok = await this.script<number>(
+      FINISH_LUA,
+      [this.keys.exec(id)],
+      ['', outcome.status, this.iso(), '1', '', outcome.reason, outcome.status],
+    );
+    if (ok === 1 && outcome.retention) await this.pruneFor(id, outcome.retention);
+    return ok === 1;
+  }
+
+  /**
+   * Ask for a cancel: a queued record is cancelled at once; a running one is flagged for its worker
+   * and its id published on `P:exec:cancel` for the worker running it; a finished one is left alone.
+   */
+  async requestCancel(
+    id: string,
+    reason = 'cancelled by request',
+  ): Promise<'cancelled' | 'signalled' | 'finished' | 'missing'> {
+    if (!EXECUTION_ID_PATTERN.test(id)) return 'missing';
+    return this.script(CANCEL_LUA, [this.keys.exec(id)], [this.iso(), reason, this.keys.execCancel, id]);
+  }
+
+  /** Apply a job's retention now; returns how many records were deleted. */
+  async prune(jobId: string, retention: Retention, maxDeletes = 500): Promise<number> {
+    const cutoff = this.now().getTime() - retention.days * 86_400_000;
+    return this.script<number>(
+      PRUNE_LUA,
+      [this.keys.jobExecs(jobId), this.keys.jobSlots(jobId)],
+      [this.keys.execPrefix, retention.executions, cutoff, maxDeletes],
+    );
+  }
+
+  private async pruneFor(id: string, retention: Retention): Promise<void> {
+    const jobId = await this.redis.hget(this.keys.exec(id), 'jobId');
+    if (jobId) await this.prune(jobId, retention);
+  }
+
+  private async fenced(id: string, attempt: number, pairs: (string | number)[]): Promise<void> {
+    const ok = await this.script<number>(UPDATE_LUA, [this.keys.exec(id)], [attempt, ...pairs]);
+    if (ok !== 1) throw new StaleAttemptError(id, attempt);
+  }
+
+  private initialFields(
+    id: string,
+    input: { jobId: string; trigger: Trigger; scheduledFor: number; status?: ExecutionStatus; reason?: string },
+    slot: string,
+  ): string[] {
+    const now = this.iso();
+    const status = input.status ?? 'queued';
+    const finished = status === 'queued' || status === 'running' ? '' : now;
+    return [
+      'id', id,
+      'jobId', input.jobId,
+      'trigger', input.trigger,
+      'status', status,
+      'scheduledFor', new Date(input.scheduledFor).toISOString(),
+      'queuedAt', now,
+      'createdAt', String(this.now().getTime()),
+      'finishedAt', finished,
+      'reason', input.reason ?? '',
+      'attempt', '0',
+      'slot', slot,
+    ]; // prettier-ignore
+  }
+
+  private iso(): string {
+    return this.now().toISOString();
+  }
+
+  private async script<T>(source: string, keys: string[], args: (string | number)[]): Promise<T> {
+    return runScript<T>(this.redis, source, keys, args);
+  }
+}
+
+const shas = new Map<string, string>();
+
+/** EVALSHA, falling back to EVAL when the server does not have the script cached yet. */
+async function runScript<T>(redis: Redis, source: string, keys: string[], args: (string | number)[]): Promise<T> {
+  let sha = shas.get(source);
+  if (!sha) {
+    sha = createHash('sha1').update(source).digest('hex');
+    shas.set(source, sha);
+  }
+  try {
+    return (await redis.evalsha(sha, keys.length, ...keys, ...args)) as T;
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+    return (await redis.eval(source, keys.length, ...keys, ...args)) as T;
+  }
+}
+
+function parseRecord(h: Record<string, string>): Execution {
+  const stages: Execution['stages'] = {};
+  for (const name of STAGE_NAMES) {
+    const ms = h[`stage:${name}`];
+    if (ms !== undefined) stages[name] = { ms: Number(ms) };
+  }
+  const attempts: ExecutionAttempt[] = Object.keys(h)
+    .filter((k) => /^a:\d+$/.test(k))
+    .map((k) => JSON.parse(h[k]) as ExecutionAttempt)
+    .sort((a, b) => a.attempt - b.attempt);
+  const status = (EXECUTION_STATUSES as readonly string[]).includes(h.status)
+    ? (h.status as ExecutionStatus)
+    : 'failed';
+  const record: Execution = {
+    id: h.id,
+    jobId: h.jobId,
+    trigger: h.trigger as Trigger,
+    scheduledFor: h.scheduledFor || null,
+    queuedAt: h.queuedAt || null,
+    startedAt: h.startedAt || null,
+    finishedAt: h.finishedAt || null,
+    status,
+    reason: h.reason || null,
+    attempt: Number(h.attempt ?? 0),
+    workerId: h.workerId || null,
+    stages,
+    error: h.error ? (JSON.parse(h.error) as ExecutionError) : null,
+    attempts,
+    cancelRequestedAt: h.cancelRequested || null,
+    cancelReason: h.cancelReason || null,
+  };
+  for (const field of JSON_FIELDS) {
+    if (h[field]) (record as unknown as Record<string, unknown>)[field] = JSON.parse(h[field]);
+  }
+  return record;
+}
+
+function formatCursor(at: { score: number; id: string }): string {
+  return `${at.score}:${at.id}`;
+}
+
+function parseCursor(cursor: string): { score: number; id: string } {
+  const at = cursor.lastIndexOf(':');
+  const score = Number(cursor.slice(0, at));
+  const id = cursor.slice(at + 1);
+  if (at <= 0 || !Number.isFinite(score) || !EXECUTION_ID_PATTERN.test(id)) {
+    throw new ValidationError([{ path: 'cursor', message: 'is not a cursor this listing returned' }]);
+  }
+  return { score, id };
+}
