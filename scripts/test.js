@@ -9,4 +9,6 @@ ensureDependencies();
 ensureRedis();
 build();
 const jest = join(__dirname, '..', 'node_modules', 'jest', 'bin', 'jest.js');
-process.exit(run(process.execPath, [jest, ...process.argv.slice(2)]));
+// --forceExit: after every suite has passed, some handle (not yet found; see the issue note) keeps
+// jest's parent alive; without it CI would hang after a green run. Remove once the leak is fixed.
+process.exit(run(process.execPath, [jest, '--forceExit', ...process.argv.slice(2)]));

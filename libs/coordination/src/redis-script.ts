@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
-
 /**
  * Lua helper shared by every script: the owner token of a lease or lock value. Values are JSON
  * objects with a `token` field; anything else (a foreign or corrupt value) owns nothing.
@@ -35,27 +32,4 @@ end
 return 0
 `;
 
-const shas = new Map<string, string>();
-
-/**
- * EVALSHA with a fallback to EVAL when the server does not know the script yet (first use, or
- * after a restart or SCRIPT FLUSH). Keeps a shared client untouched (no defineCommand).
- */
-export async function runScript<T = unknown>(
-  redis: Redis,
-  source: string,
-  keys: string[],
-  args: (string | number)[],
-): Promise<T> {
-  let sha = shas.get(source);
-  if (!sha) {
-    sha = createHash('sha1').update(source).digest('hex');
-    shas.set(source, sha);
-  }
-  try {
-    return (await redis.evalsha(sha, keys.length, ...keys, ...args)) as T;
-  } catch (err) {
-    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-    return (await redis.eval(source, keys.length, ...keys, ...args)) as T;
-  }
-}
+export { runScript } from '@cronbundle/redis';

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import {
   EXECUTION_STATUSES,
@@ -12,7 +11,7 @@ import {
   type Trigger,
   ValidationError,
 } from '@cronbundle/core';
-import type { RedisKeys } from '@cronbundle/redis';
+import { runScript, type RedisKeys } from '@cronbundle/redis';
 import { EXECUTION_ID_PATTERN, newExecutionId } from './execution-id';
 import {
   CANCEL_LUA,
@@ -385,23 +384,6 @@ export class ExecutionStore {
 
   private async script<T>(source: string, keys: string[], args: (string | number)[]): Promise<T> {
     return runScript<T>(this.redis, source, keys, args);
-  }
-}
-
-const shas = new Map<string, string>();
-
-/** EVALSHA, falling back to EVAL when the server does not have the script cached yet. */
-async function runScript<T>(redis: Redis, source: string, keys: string[], args: (string | number)[]): Promise<T> {
-  let sha = shas.get(source);
-  if (!sha) {
-    sha = createHash('sha1').update(source).digest('hex');
-    shas.set(source, sha);
-  }
-  try {
-    return (await redis.evalsha(sha, keys.length, ...keys, ...args)) as T;
-  } catch (err) {
-    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-    return (await redis.eval(source, keys.length, ...keys, ...args)) as T;
   }
 }
 

@@ -7,3 +7,4 @@ export { REDIS, RedisModule } from './redis.module';
 export { freePort } from './free-port';
 export { RedisServerProcess, REDIS_MISSING_HELP, redisServerAvailable } from './redis-server.process';
 export type { RedisServerOptions } from './redis-server.process';
+export { runScript } from './run-script';

@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
-
 /**
  * Every registry write is one of these scripts, so a record, the index, the file hash, the revision
  * and the event change together or not at all, and version checks are compare-and-set (two
@@ -97,21 +94,9 @@ end
 return {'ok'}
 `;
 
-const shas = new Map<string, string>();
+import { runScript as run } from '@cronbundle/redis';
+import type { Redis } from 'ioredis';
 
-/** EVALSHA, falling back to EVAL once when the server has not cached the script (restart, failover). */
-export async function runScript(
-  redis: Redis,
-  script: string,
-  keys: string[],
-  args: (string | number)[],
-): Promise<unknown[]> {
-  let sha = shas.get(script);
-  if (!sha) shas.set(script, (sha = createHash('sha1').update(script).digest('hex')));
-  try {
-    return (await redis.evalsha(sha, keys.length, ...keys, ...args)) as unknown[];
-  } catch (err) {
-    if (!(err instanceof Error) || !err.message.includes('NOSCRIPT')) throw err;
-    return (await redis.eval(script, keys.length, ...keys, ...args)) as unknown[];
-  }
+export function runScript(redis: Redis, script: string, keys: string[], args: (string | number)[]): Promise<unknown[]> {
+  return run<unknown[]>(redis, script, keys, args);
 }
