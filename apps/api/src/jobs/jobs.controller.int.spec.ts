@@ -111,7 +111,7 @@ describe('jobs API (in process, real Redis, auth disabled)', () => {
     const unknown = await http().get('/api/v1/jobs?colour=blue').expect(400);
     expect(unknown.body.details).toEqual([{ path: 'query.colour', message: 'unknown field' }]);
     const cursor = await http().get('/api/v1/jobs?cursor=garbage').expect(400);
-    expect(cursor.body.details[0].path).toBe('cursor');
+    expect(cursor.body.details[0].path).toBe('query.cursor');
   });
 
   it('answers 409 for a duplicate id and keeps the first definition', async () => {

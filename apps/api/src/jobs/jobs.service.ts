@@ -6,6 +6,7 @@ import {
   nextFireTimes,
   ParseJobOptions,
   parseJobDefinition,
+  ValidationError,
 } from '@cronbundle/core';
 import { AuditLog } from '@cronbundle/executions';
 import { JobRegistry, ListJobsQuery } from '@cronbundle/registry';
@@ -35,7 +36,12 @@ export class JobsService {
   ) {}
 
   async list(query: ListJobsQuery): Promise<{ items: JobView[]; nextCursor: string | null }> {
-    const page = await this.registry.list(query);
+    const page = await this.registry.list(query).catch((err: unknown) => {
+      // The registry names its own parameters; on the wire they are query parameters.
+      if (err instanceof ValidationError)
+        throw new ValidationError(err.details.map((d) => ({ ...d, path: `query.${d.path}` })));
+      throw err;
+    });
     const now = Date.now();
     return { items: page.items.map((j) => withNextRun(j, now)), nextCursor: page.nextCursor };
   }
