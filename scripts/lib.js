@@ -42,37 +42,72 @@ function ensureDependencies() {
   runOrExit('npm', ['install', '--no-audit', '--no-fund']);
 }
 
+/** True when some PostgreSQL server binary is installed (Debian keeps them off PATH). */
+function hasPostgres() {
+  const fs = require('node:fs');
+  const root = '/usr/lib/postgresql';
+  if (has('postgres')) return true;
+  if (!existsSync(root)) return false;
+  return fs.readdirSync(root).some((v) => existsSync(join(root, v, 'bin', 'postgres')));
+}
+
+/** System packages the tests need: the command that tells they are there, the apt package, how else. */
+const SYSTEM_PACKAGES = {
+  redis: {
+    present: () => has('redis-server'),
+    apt: 'redis-server',
+    otherwise:
+      '`sudo apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis` (macOS), or run ' +
+      '`docker compose up -d redis` and set REDIS_URL=redis://127.0.0.1:6379',
+  },
+  postgres: {
+    present: hasPostgres,
+    apt: 'postgresql',
+    otherwise: '`sudo apt-get install -y postgresql` (Debian/Ubuntu) or `brew install postgresql` (macOS)',
+  },
+  mariadb: {
+    present: () => has('mariadbd') || existsSync('/usr/sbin/mariadbd'),
+    apt: 'mariadb-server',
+    otherwise: '`sudo apt-get install -y mariadb-server` (Debian/Ubuntu) or `brew install mariadb` (macOS)',
+  },
+};
+
 /**
- * redis-server on PATH, installed with apt-get when possible (root or passwordless sudo),
- * otherwise one line saying how, and a non-zero exit.
+ * Each named system package, installed with apt-get when missing and possible (root or
+ * passwordless sudo), otherwise one line per package saying how, and a non-zero exit. The apt
+ * packages' own services are not used (Debian may start them): the apps and tests run their own
+ * servers on free ports.
  */
-function ensureRedis() {
-  if (has('redis-server')) return;
+function ensureSystemPackages(names) {
+  const missing = names.filter((n) => !SYSTEM_PACKAGES[n].present());
+  if (missing.length === 0) return;
   if (has('apt-get')) {
     const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
     const sudo = isRoot ? [] : has('sudo') && spawnSync('sudo', ['-n', 'true']).status === 0 ? ['sudo', '-n'] : null;
     if (sudo) {
-      console.log('> installing redis-server (apt-get)');
+      const pkgs = missing.map((n) => SYSTEM_PACKAGES[n].apt);
+      console.log(`> installing ${pkgs.join(', ')} (apt-get)`);
       const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-      const pre = sudo.length ? sudo : [];
       const cmd = (args) =>
-        pre.length ? run(pre[0], [...pre.slice(1), ...args], { env }) : run(args[0], args.slice(1), { env });
+        run(sudo[0] ?? args[0], [...sudo.slice(1), ...(sudo.length ? args : args.slice(1))], { env });
       cmd(['apt-get', 'update', '-qq']);
-      if (cmd(['apt-get', 'install', '-y', '-qq', 'redis-server']) === 0 && has('redis-server')) {
-        // Debian starts a system redis on 6379 on install; cronbundle runs its own, so leave it be.
-        return;
-      }
+      cmd(['apt-get', 'install', '-y', '-qq', ...pkgs]);
     }
   }
-  console.error(
-    'redis-server is not installed. Install it with `sudo apt-get install -y redis-server` (Debian/Ubuntu) or ' +
-      '`brew install redis` (macOS), or run `docker compose up -d redis` and set REDIS_URL=redis://127.0.0.1:6379.',
-  );
+  const still = missing.filter((n) => !SYSTEM_PACKAGES[n].present());
+  if (still.length === 0) return;
+  for (const n of still)
+    console.error(`${SYSTEM_PACKAGES[n].apt} is not installed. Install it with ${SYSTEM_PACKAGES[n].otherwise}.`);
   process.exit(1);
+}
+
+/** redis-server for `npm start` (the embedded default). */
+function ensureRedis() {
+  ensureSystemPackages(['redis']);
 }
 
 function build() {
   runOrExit(process.execPath, [join(ROOT, 'scripts', 'build.js')]);
 }
 
-module.exports = { ROOT, run, runOrExit, has, ensureDependencies, ensureRedis, build };
+module.exports = { ROOT, run, runOrExit, has, ensureDependencies, ensureRedis, ensureSystemPackages, build };

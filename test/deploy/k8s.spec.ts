@@ -140,6 +140,39 @@ describe('deploy/k8s', () => {
     expect(obj(worker(base).spec)).not.toHaveProperty('replicas');
   });
 
+  it("base: the worker's service account may read what the Kubernetes collectors read, and no secret", () => {
+    const base = render('base');
+    const binding = obj(byName(base, 'ClusterRoleBinding', 'cronbundle-worker-read'));
+    const podSpec = obj(obj(obj(worker(base).spec).template).spec);
+    expect(binding.subjects).toEqual([
+      expect.objectContaining({ kind: 'ServiceAccount', name: podSpec.serviceAccountName }),
+    ]);
+    expect(byName(base, 'ServiceAccount', String(podSpec.serviceAccountName))).toBeDefined();
+    const role = obj(byName(base, 'ClusterRole', String(obj(binding.roleRef).name)));
+    const granted = (role.rules as Obj[]).flatMap((r) =>
+      (r.apiGroups as string[]).flatMap((g) =>
+        (r.resources as string[]).map((res) => `${g}/${res}:${(r.verbs as string[]).join(',')}`),
+      ),
+    );
+    for (const res of ['namespaces', 'nodes', 'pods', 'pods/log', 'services', 'events', 'configmaps'])
+      expect(granted).toContain(`/${res}:get,list`);
+    for (const res of ['deployments', 'statefulsets']) expect(granted).toContain(`apps/${res}:get,list`);
+    expect(granted.filter((g) => g.includes('secrets'))).toEqual([]);
+  });
+
+  it.each([['overlays/dev'], ['overlays/prod']])(
+    "%s: the worker's ClusterRoleBinding names its ServiceAccount in the overlay's namespace",
+    (dir) => {
+      const rendered = render(...dir.split('/'));
+      const binding = obj(byName(rendered, 'ClusterRoleBinding', 'cronbundle-worker-read'));
+      const account = obj(byName(rendered, 'ServiceAccount', 'cronbundle-worker')?.metadata);
+      expect(account.namespace).toMatch(/^cronbundle/);
+      expect(binding.subjects).toEqual([
+        { kind: 'ServiceAccount', name: 'cronbundle-worker', namespace: account.namespace },
+      ]);
+    },
+  );
+
   it('dev: runs a Redis with AOF on and noeviction, and the apps point at it', () => {
     const dev = render('overlays', 'dev');
     const redis = obj(byName(dev, 'StatefulSet', 'redis'));
