@@ -20,7 +20,8 @@ const swc = [
  * NestJS 12 ships ES modules only. Node 20 loads them with require(esm), but jest's module loader
  * cannot (it can from Node 24.9), so jest compiles those packages to CommonJS with swc as well.
  */
-const ESM_PACKAGES = ['@nestjs'];
+// @kubernetes/client-node 1.x and openid-client (which it imports) are ES modules only as well.
+const ESM_PACKAGES = ['@nestjs', '@kubernetes/client-node', 'openid-client', 'oauth4webapi', 'jose'];
 
 const swcEsm = [
   '@swc/jest',
@@ -30,7 +31,7 @@ const swcEsm = [
 const common = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': swc, '^.+/node_modules/(@nestjs)/.+\\.js$': swcEsm },
+  transform: { '^.+\\.ts$': swc, [`^.+/node_modules/(${ESM_PACKAGES.join('|')})/.+\\.js$`]: swcEsm },
   transformIgnorePatterns: [`/node_modules/(?!(${ESM_PACKAGES.join('|')})/)`],
   moduleNameMapper: {
     '^@cronbundle/testing$': '<rootDir>/test/support',

@@ -3,10 +3,11 @@
 // Extra arguments go to jest, e.g. `npm test -- --selectProjects unit`.
 'use strict';
 const { join } = require('node:path');
-const { ensureDependencies, ensureRedis, build, run } = require('./lib');
+const { ensureDependencies, ensureSystemPackages, build, run } = require('./lib');
 
 ensureDependencies();
-ensureRedis();
+// Integration tests start their own redis-server, PostgreSQL and MariaDB on free ports.
+ensureSystemPackages(['redis', 'postgres', 'mariadb']);
 build();
 const jest = join(__dirname, '..', 'node_modules', 'jest', 'bin', 'jest.js');
 // --forceExit: after every suite has passed, some handle (not yet found; see the issue note) keeps

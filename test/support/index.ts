@@ -9,3 +9,7 @@ export type { BuiltApp } from './app-process';
 export { S3RVER_CREDENTIALS, S3TestServer } from './s3rver';
 export { HttpCaptureServer } from './http-capture';
 export type { CapturedRequest } from './http-capture';
+export { KubeApiServer, KUBE_TEST_TOKEN, status as kubeStatus } from './kube-api-server';
+export type { KubeApiReply, KubeApiRequest, KubeconfigOptions } from './kube-api-server';
+export { MARIADB_MISSING_HELP, MariaDbServer } from './mariadb';
+export { POSTGRES_MISSING_HELP, PostgresServer, postgresBinDir } from './postgres';

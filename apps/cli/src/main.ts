@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
 import { join } from 'node:path';
+import { collectCommand } from './collect/collect.command';
+import { validateCommand } from './collect/validate.command';
 import { upCommand } from './up/up.command';
 
 const VERSION = '0.1.0';
@@ -12,6 +14,8 @@ export function buildProgram(appsDir: string): Command {
     .showHelpAfterError('(run `cronbundle --help` for usage)')
     .exitOverride();
   program.addCommand(upCommand(appsDir));
+  program.addCommand(collectCommand(VERSION));
+  program.addCommand(validateCommand());
   return program;
 }
 

@@ -16,6 +16,9 @@ import {
   timeCollector,
 } from './host/system-info.collector';
 import { tcpConnectCollector, tcpPortStatusCollector } from './host/tcp.collector';
+import { mysqlCollector } from './service/mysql.collector';
+import { postgresCollector } from './service/postgres.collector';
+import { KUBERNETES_COLLECTORS } from './kubernetes';
 
 /** Every collector cronbundle implements today; Kubernetes and database ones register here later. */
 export function createDefaultRegistry(): CollectorRegistry {
@@ -38,5 +41,8 @@ export function createDefaultRegistry(): CollectorRegistry {
     certificateCollector,
     dataCollector,
     clusterHttpCollector,
+    postgresCollector,
+    mysqlCollector,
+    ...KUBERNETES_COLLECTORS,
   ]);
 }

@@ -16,6 +16,7 @@ export {
   CLUSTER_COLLECTOR_SCHEMAS,
 } from './spec/collector-schemas';
 export type {
+  DatabaseSpec,
   RedactorSpec,
   HostCollectorType,
   ClusterCollectorType,
@@ -23,6 +24,15 @@ export type {
   ClusterCollectorSpec,
 } from './spec/collector-schemas';
 export { parseGoDuration } from './spec/duration';
+export { loadSpecRef, SpecRefError, MAX_SPEC_FILE_BYTES } from './spec/spec-ref';
+export type { SpecRefOptions } from './spec/spec-ref';
+export {
+  SUPPORT_BUNDLE_BINARY,
+  SUPPORT_BUNDLE_INSTALL_HELP,
+  SupportBundleNotInstalledError,
+  findExecutable,
+} from './external/support-bundle';
+export { BundleBudget } from './framework/bundle-budget';
 export { defineCollector } from './framework/collector.types';
 export type {
   BundleSink,
@@ -47,4 +57,15 @@ export type { Reference, ReferenceResolver, ReferenceResolverOptions } from './f
 export { AddressGuard } from './framework/net-guard';
 export { createDefaultRegistry } from './default-registry';
 export { collectToBundle } from './collect-to-bundle';
-export type { CollectToBundleOptions, CollectToBundleResult } from './collect-to-bundle';
+export type { BundleLimitsReport, CollectToBundleOptions, CollectToBundleResult } from './collect-to-bundle';
+export {
+  KUBERNETES_COLLECTORS,
+  NO_CLUSTER_MESSAGE,
+  NoClusterError,
+  isKubernetesSpecRef,
+  loadClusterConfig,
+  parseKubernetesSpecRef,
+  resolveKubernetesSpecRef,
+  SUPPORT_BUNDLE_SPEC_KEY,
+} from './kubernetes';
+export type { KubernetesSpecRef, ResolveSpecRefOptions } from './kubernetes';

@@ -29,6 +29,14 @@ export class MemorySink implements BundleSink {
     return this.addFile(path, Buffer.concat(chunks));
   }
 
+  readonly links = new Map<string, string>();
+
+  async addSymlink(path: string, target: string) {
+    if (this.files.has(path) || this.links.has(path)) throw new Error(`duplicate bundle entry: ${path}`);
+    this.links.set(path, target);
+    return { written: true, truncated: false, bytes: 0 };
+  }
+
   text(path: string): string {
     const file = this.files.get(path);
     if (!file) throw new Error(`no file ${path}; have: ${[...this.files.keys()].join(', ')}`);

@@ -127,6 +127,11 @@ export const CONFIG_VARIABLES = {
     default: undefined,
     doc: 'Comma-separated CIDRs, IPs or host names `http` collectors may reach although link-local (cloud metadata is blocked by default). Read by the worker.',
   },
+  MAX_BUNDLE_BYTES: {
+    schema: int(1024, 2 ** 40),
+    default: '1073741824',
+    doc: 'Bundle size budget (uncompressed bytes) for jobs that set no `limits.maxBundleBytes`; past it collection stops, truncated collectors are recorded and the bundle still uploads. Read by the worker.',
+  },
   SHUTDOWN_GRACE_MS: {
     schema: int(0, 600_000),
     default: '8000',
@@ -211,7 +216,7 @@ export interface AppConfig {
     concurrency: number;
     runLockMs: number;
     uploadDefaultUrl?: string;
-    collect: { allowRun: boolean; allowedPaths: string[]; httpAllow: string[] };
+    collect: { allowRun: boolean; allowedPaths: string[]; httpAllow: string[]; maxBundleBytes: number };
   };
   shutdownGraceMs: number;
   scheduler: { leaseMs: number; reconcileIntervalMs: number; slotGraceMs: number; defaultTimezone: string };
@@ -259,6 +264,7 @@ export function parseConfig(app: AppName, env: NodeJS.ProcessEnv = process.env):
         allowRun: values.COLLECT_ALLOW_RUN as boolean,
         allowedPaths: (values.COLLECT_ALLOWED_PATHS as string[] | undefined) ?? [],
         httpAllow: (values.COLLECT_HTTP_ALLOW as string[] | undefined) ?? [],
+        maxBundleBytes: values.MAX_BUNDLE_BYTES as number,
       },
     },
     shutdownGraceMs: values.SHUTDOWN_GRACE_MS as number,

@@ -22,7 +22,6 @@ export type { DstPolicy, RepeatedTimePolicy, ScheduleLike, SkippedTimePolicy } f
 export { isValidTimeZone } from './timezone';
 
 export {
-  DEFAULT_MAX_BUNDLE_BYTES,
   JOB_ID_PATTERN,
   JOB_SOURCES,
   JOB_SYSTEM_FIELDS,

@@ -29,7 +29,6 @@ export type JobSource = (typeof JOB_SOURCES)[number];
 /** Set by the system; refused in create/patch bodies. */
 export const JOB_SYSTEM_FIELDS = ['source', 'version', 'createdAt', 'updatedAt', 'nextRunAt', 'lastExecution'] as const;
 
-export const DEFAULT_MAX_BUNDLE_BYTES = 1_073_741_824;
 const MAX_SPEC_STRING = 1_048_576;
 
 /** An inline troubleshoot.sh document; its body is validated by the collect lib, not here. */
@@ -193,12 +192,13 @@ function buildInputSchema(defaultTimezone: string) {
       timeoutSeconds: z.number().int().min(1).max(86400).default(1800),
       limits: z
         .strictObject({
+          // Unset: the worker's MAX_BUNDLE_BYTES applies.
           maxBundleBytes: z
             .number()
             .int()
             .min(1024)
             .max(2 ** 40)
-            .default(DEFAULT_MAX_BUNDLE_BYTES),
+            .optional(),
         })
         .prefault({}),
       retry: z

@@ -114,6 +114,15 @@ describe('API auth: bearer tokens and roles (in process, real Redis)', () => {
       .send(runSpec('run').spec)
       .expect(200);
     expect(check.body).toEqual({ valid: true, errors: [], adminCollectors: ['spec.hostCollectors[1].run'] });
+    // External mode hands the spec to troubleshoot's binary, which runs commands of its own: admin too.
+    const external = { ...runSpec('run').spec, spec: { external: true, hostCollectors: [{ cpu: {} }] } };
+    const ext = await http().post('/api/v1/specs/validate').set(bearer('viewer')).send(external).expect(200);
+    expect(ext.body).toEqual({ valid: true, errors: [], adminCollectors: ['spec.external'] });
+    await http()
+      .post('/api/v1/jobs')
+      .set(bearer('operator'))
+      .send(jobBody('external-job', { spec: external }))
+      .expect(403);
   });
 
   it('health, metrics and docs stay open', async () => {

@@ -13,7 +13,8 @@ export function toIssue(e: SpecIssue): ValidationIssue {
 
 /**
  * Where a spec uses a collector only admins may save (run, exec, copy), e.g.
- * `spec.hostCollectors[0].run`. Empty for a reference or an invalid spec (validation reports that).
+ * `spec.hostCollectors[0].run`, or `spec.external` (troubleshoot's binary runs its own `run` and
+ * `copy` collectors, outside the worker's allowlists). Empty for a reference or an invalid spec (validation reports that).
  */
 export function adminCollectorPaths(spec: unknown): string[] {
   if (spec === undefined || spec === null || (typeof spec === 'object' && isSpecRef(spec as JobSpecSource))) return [];
@@ -23,7 +24,7 @@ export function adminCollectorPaths(spec: unknown): string[] {
   } catch {
     return [];
   }
-  const out: string[] = [];
+  const out: string[] = parsed.external ? ['spec.external'] : [];
   for (const section of ['hostCollectors', 'collectors'] as const) {
     parsed[section].forEach((entry, i) => {
       const type = entryType(entry);

@@ -4,7 +4,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '@cronbundle/config';
 import type { AppConfig } from '@cronbundle/config';
 import { isSpecRef, type JobDefinition } from '@cronbundle/core';
-import { collectToBundle, type SpecInput } from '@cronbundle/collect';
+import { collectToBundle, loadSpecRef, type SpecInput } from '@cronbundle/collect';
 import type { CollectedBundle, CollectStage, RunContext } from './pipeline.types';
 
 /** A job without a spec still produces a bundle (version.yaml, summary): an empty SupportBundle. */
@@ -18,10 +18,11 @@ export class BundleCollectStage implements CollectStage {
   async collect(ctx: RunContext): Promise<CollectedBundle> {
     const file = join(ctx.workDir, 'bundle.tar.gz');
     const policy = this.config.worker.collect;
-    const { bundle, collectors } = await collectToBundle({
-      spec: specOf(ctx.job),
+    const { bundle, collectors, limits } = await collectToBundle({
+      spec: await specOf(ctx.job, policy.allowedPaths),
       destination: createWriteStream(file),
-      maxBundleBytes: ctx.job.limits.maxBundleBytes,
+      // A job without its own limit gets the worker's MAX_BUNDLE_BYTES.
+      maxBundleBytes: ctx.job.limits.maxBundleBytes ?? policy.maxBundleBytes,
       // The job's timeout bounds the run; a collector may set a shorter `timeout` of its own.
       collectorTimeoutMs: ctx.job.timeoutSeconds * 1000,
       allowRun: policy.allowRun,
@@ -37,6 +38,12 @@ export class BundleCollectStage implements CollectStage {
           ctx.log(event.entry.level, 'collector', `${event.entry.collector}: ${event.entry.message}`);
       },
     });
+    if (limits?.exhausted)
+      ctx.log(
+        'warn',
+        'collector',
+        `bundle size limit of ${limits.maxBundleBytes} bytes reached; truncated: ${limits.truncatedCollectors.join(', ') || 'none'}; not run: ${limits.skippedCollectors.join(', ') || 'none'}`,
+      );
     return {
       file,
       name: bundle.name,
@@ -48,9 +55,10 @@ export class BundleCollectStage implements CollectStage {
   }
 }
 
-function specOf(job: JobDefinition): SpecInput {
+async function specOf(job: JobDefinition, allowedPaths: string[]): Promise<SpecInput> {
   if (job.spec === undefined) return EMPTY_SPEC;
-  if (isSpecRef(job.spec))
-    throw new Error(`specRef "${job.spec.specRef}" cannot be resolved yet (stored specs are not implemented)`);
+  // `file:<path>` below COLLECT_ALLOWED_PATHS, or `secret/<ns>/<name>` / `configmap/<ns>/<name>` from the
+  // cluster the worker's KUBECONFIG or service account names; read at run time so an edit applies to the next run.
+  if (isSpecRef(job.spec)) return loadSpecRef(job.spec.specRef, { allowedPaths, env: process.env });
   return job.spec as SpecInput;
 }

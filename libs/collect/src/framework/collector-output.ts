@@ -86,6 +86,13 @@ export class CappedCollectorOutput implements CollectorOutput {
     }
   }
 
+  async addSymlink(path: string, target: string): Promise<boolean> {
+    this.assertOpen(path);
+    if (!this.sink.addSymlink) return false;
+    this.account(await this.sink.addSymlink(path, target));
+    return true;
+  }
+
   private async *limit(source: Readable, max: number): AsyncGenerator<Buffer> {
     let sent = 0;
     for await (const raw of source) {

@@ -12,6 +12,8 @@ export interface BundleSink {
     size?: number,
     options?: { omitIfEmpty?: boolean },
   ): Promise<{ written: boolean; truncated: boolean; bytes: number }>;
+  /** A relative symlink (the BundleWriter has it; a sink without it gets no links). */
+  addSymlink?(path: string, target: string): Promise<{ written: boolean; truncated: boolean; bytes: number }>;
 }
 
 /** A collector's view of the bundle: paths are troubleshoot paths relative to the bundle root. */
@@ -20,6 +22,8 @@ export interface CollectorOutput {
   addJson(path: string, value: unknown): Promise<void>;
   /** Unknown `size` is spooled by the bundle; `omitIfEmpty` writes nothing for an empty stream. */
   addStream(path: string, source: Readable, size?: number, options?: { omitIfEmpty?: boolean }): Promise<void>;
+  /** A relative symlink to `target` (troubleshoot's logs layout); false when the sink cannot hold links. */
+  addSymlink(path: string, target: string): Promise<boolean>;
   /** Bytes this collector has written so far. */
   readonly bytes: number;
 }

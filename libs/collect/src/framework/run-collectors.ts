@@ -12,8 +12,8 @@ export interface CollectorResult {
   ms: number;
   error?: string;
   truncated?: boolean;
-  /** Why it did not run: excluded by the spec, not implemented yet, or the run was cancelled. */
-  skipped?: 'excluded' | 'unsupported' | 'cancelled';
+  /** Why it did not run: excluded by the spec, not implemented yet, the run was cancelled, or the bundle is full. */
+  skipped?: 'excluded' | 'unsupported' | 'cancelled' | 'budget';
 }
 
 export interface CollectorsSummary {
@@ -44,6 +44,8 @@ export interface RunCollectorsOptions {
   env?: Record<string, string | undefined>;
   host?: Partial<HostPaths>;
   signal?: AbortSignal;
+  /** Checked before each collector starts: true skips it (the bundle's size budget is spent). */
+  budgetExhausted?: () => boolean;
   onProgress?: (event: CollectEvent) => void;
   now?: () => Date;
 }
@@ -127,6 +129,7 @@ export async function runCollectors(
     if (options.signal?.aborted) return skip('cancelled', 'run cancelled');
     if (body.exclude === true || body.exclude === 'true') return skip('excluded', 'excluded by the spec');
     if (!collector) return skip('unsupported', `${scope} collector "${type}" is not implemented by cronbundle yet`);
+    if (options.budgetExhausted?.()) return skip('budget', 'bundle size limit reached');
 
     emit({ type: 'collector:start', collector: type, name: title, index, total });
     const started = performance.now();

@@ -107,6 +107,103 @@ describe('parseSpec', () => {
     );
   });
 
+  it('rejects unknown fields inside a collector entry at their full path', () => {
+    const errors = issues(
+      hostSpec([{ cpu: {} }, { memory: {} }, { time: {} }, { tcpPortStatus: { port: 80, bogus: 1, prot: 2 } }]),
+    );
+    expect(errors).toEqual([
+      { path: 'spec.hostCollectors[3].tcpPortStatus.bogus', message: expect.stringMatching(/^unknown field/) },
+      { path: 'spec.hostCollectors[3].tcpPortStatus.prot', message: expect.stringMatching(/^unknown field/) },
+    ]);
+    expect(errors[0]!.message).toContain('tcpPortStatus accepts collectorName, exclude, port, interface');
+    // Nested objects are strict too: a typo inside http.get is named where it is.
+    expect(issues(hostSpec([{ http: { get: { url: 'http://x', timout: '5s' } } }]))).toEqual([
+      { path: 'spec.hostCollectors[0].http.get.timout', message: 'unknown field' },
+    ]);
+    expect(
+      issues({
+        apiVersion: 'troubleshoot.sh/v1beta2',
+        kind: 'SupportBundle',
+        spec: { collectors: [{ postgres: { uri: 'postgresql://h/db', password: 'x' } }] },
+      }),
+    ).toEqual([{ path: 'spec.collectors[0].postgres.password', message: expect.stringMatching(/^unknown field/) }]);
+  });
+
+  it("accepts troubleshoot's common fields and every documented field", () => {
+    const { spec } = parseSpec(
+      hostSpec([
+        { cpu: { collectorName: 'c', exclude: false } },
+        { memory: { exclude: 'false' } },
+        { tcpPortStatus: { collectorName: 'p', port: 80, interface: 'eth0' } },
+        { udpPortStatus: { port: 53 } },
+        { tcpConnect: { address: 'a:1', timeout: '1s' } },
+        {
+          http: {
+            post: {
+              url: 'https://x',
+              headers: { a: 'b' },
+              body: '{}',
+              timeout: '2s',
+              insecureSkipVerify: true,
+              proxy: 'http://p',
+              tls: { cacert: 'pem', clientCert: 'c', clientKey: 'k', skipVerify: false },
+            },
+          },
+        },
+        {
+          run: {
+            command: 'ls',
+            args: ['-l'],
+            env: ['A=1'],
+            inheritEnvs: ['PATH'],
+            ignoreParentEnvs: true,
+            timeout: '5s',
+            outputDir: 'o',
+            input: { 'a.txt': 'x' },
+          },
+        },
+        { copy: { path: '/etc/hosts' } },
+        { diskUsage: { path: '/' } },
+        { blockDevices: { includeUnmountedPartitions: true, minimumAcceptableSize: 0 } },
+        { certificate: { certificatePath: '/a', keyPath: '/b' } },
+        { certificatesCollection: { paths: ['/a'] } },
+        { journald: { collectorName: 'k', system: true, units: ['kubelet'], since: '1h', lines: 10, utc: true } },
+        { filesystemPerformance: { directory: '/var', fileSize: '10Mi', operationSize: 2300, datasync: true } },
+        { systemPackages: { ubuntu: ['curl'], rhel9: ['curl'] } },
+        { dns: { hostnames: ['a'] } },
+        { cgroups: { mountPoint: '/sys/fs/cgroup' } },
+      ]),
+    );
+    expect(spec.hostCollectors).toHaveLength(17);
+    const cluster = parseSpec({
+      apiVersion: 'troubleshoot.sh/v1beta2',
+      kind: 'SupportBundle',
+      spec: {
+        collectors: [
+          { postgres: { collectorName: 'pg', uri: 'postgresql://u:p@h/db', tls: { skipVerify: true } } },
+          { mysql: { uri: 'u:p@tcp(h:3306)/db', parameters: ['character_set_server'] } },
+          { redis: { uri: 'redis://h:6379' } },
+          { logs: { selector: ['app=x'], namespace: 'ns', limits: { maxLines: 10, maxAge: '1h' } } },
+          { s3Status: { bucketName: 'b', endpoint: 'http://s3', usePathStyle: true } },
+        ],
+      },
+    }).spec;
+    expect(cluster.collectors).toHaveLength(5);
+  });
+
+  it('reads spec.external (SupportBundle only, boolean) and treats it as admin-only', () => {
+    const ext = (external: unknown, kind = 'SupportBundle') => ({
+      apiVersion: 'troubleshoot.sh/v1beta2',
+      kind,
+      spec: { external, collectors: [] },
+    });
+    expect(parseSpec(ext(true)).spec.external).toBe(true);
+    expect(parseSpec(ext(false)).spec.external).toBeUndefined();
+    expect(requiresAdmin(parseSpec(ext(true)).spec)).toBe(true);
+    expect(issues(ext('yes'))).toEqual([{ path: 'spec.external', message: 'must be true or false' }]);
+    expect(issues(ext(true, 'Collector'))[0]!.path).toBe('spec.external');
+  });
+
   it('rejects unknown collector and analyzer types, naming them', () => {
     expect(issues(hostSpec([{ cpu: {} }, { teleport: {} }]))).toEqual([
       {

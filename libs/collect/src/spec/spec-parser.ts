@@ -41,6 +41,11 @@ export interface NormalizedSpec {
   hostAnalyzers: SpecEntry[];
   analyzers: SpecEntry[];
   redactors: RedactorSpec[];
+  /**
+   * cronbundle's extension `spec.external: true` (SupportBundle documents): hand the spec to
+   * troubleshoot's `support-bundle` binary instead of running cronbundle's collectors.
+   */
+  external?: boolean;
 }
 
 export type SpecInput = string | Record<string, unknown> | readonly unknown[];
@@ -112,6 +117,8 @@ export function validateSpec(input: unknown): { valid: boolean; errors: SpecIssu
 
 /** True when the spec runs commands or copies host files (ARCHITECTURE §6: admin only). */
 export function requiresAdmin(spec: NormalizedSpec): boolean {
+  // External mode runs troubleshoot's binary, which executes run/copy collectors without our checks.
+  if (spec.external) return true;
   return [...spec.hostCollectors, ...spec.collectors].some((entry) => ADMIN_COLLECTOR_TYPES.has(entryType(entry)));
 }
 
@@ -180,6 +187,13 @@ function normalizeDocument(doc: unknown, spec: NormalizedSpec, issues: Omit<Spec
     return;
   }
   const body = header.data.spec ?? {};
+  if (body.external !== undefined && body.external !== null) {
+    if (header.data.kind !== 'SupportBundle')
+      issues.push({ path: 'spec.external', message: 'only a SupportBundle document may set external' });
+    else if (typeof body.external !== 'boolean')
+      issues.push({ path: 'spec.external', message: 'must be true or false' });
+    else if (body.external) spec.external = true;
+  }
   for (const [field, [target, section]] of Object.entries(KIND_FIELDS[header.data.kind])) {
     const value = body[field];
     if (value === undefined || value === null) continue;
@@ -242,14 +256,26 @@ function normalizeEntry(
   }
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
-    issues.push(...zodIssues(parsed.error, `${at}.${type}`));
+    const fields = schema instanceof z.ZodObject ? Object.keys(schema.shape as object) : undefined;
+    issues.push(
+      ...zodIssues(parsed.error, `${at}.${type}`, fields ? `${type} accepts ${fields.join(', ')}` : undefined),
+    );
     return undefined;
   }
   return { [type]: parsed.data };
 }
 
-function zodIssues(error: z.ZodError, prefix: string): Omit<SpecIssue, 'document'>[] {
-  return error.issues.map((issue) => ({ path: joinPath(prefix, issue.path), message: issue.message }));
+/** `accepted` names the body's fields, for unknown fields at the top of a collector body. */
+function zodIssues(error: z.ZodError, prefix: string, accepted?: string): Omit<SpecIssue, 'document'>[] {
+  return error.issues.flatMap((issue) =>
+    // One issue per unknown field, at the field's own path (`….tcpPortStatus.bogus`).
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({
+          path: joinPath(prefix, [...issue.path, key]),
+          message: issue.path.length === 0 && accepted ? `unknown field (${accepted})` : 'unknown field',
+        }))
+      : [{ path: joinPath(prefix, issue.path), message: issue.message }],
+  );
 }
 
 function joinPath(prefix: string, path: readonly PropertyKey[]): string {

@@ -1,0 +1,31 @@
+import type { CollectorContext } from '../framework/collector.types';
+import { KubeClient } from './kube-client';
+import { loadClusterConfig, NoClusterError } from './kube-config';
+
+/**
+ * The client for one collector run, from the cluster configuration the worker's environment names
+ * (KUBECONFIG, ~/.kube/config, in-cluster service account); NoClusterError when there is none.
+ */
+export function kubeClientFor(ctx: CollectorContext<object>): KubeClient {
+  let config;
+  try {
+    config = loadClusterConfig(ctx.policy.env);
+  } catch (err) {
+    throw new Error(`cannot load the cluster configuration: ${errorText(err)}`, { cause: err });
+  }
+  if (!config) throw new NoClusterError();
+  return new KubeClient(config, ctx.signal);
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Run `tasks` with at most `limit` in flight, in order of start. */
+export async function inPool(limit: number, tasks: (() => Promise<void>)[]): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, tasks.length) }, async () => {
+    while (next < tasks.length) await tasks[next++]!();
+  });
+  await Promise.all(lanes);
+}
