@@ -41,7 +41,7 @@ spec:
     - diskUsage: { collectorName: root, path: / }
     - tcpConnect: { collectorName: nowhere, address: "127.0.0.1:1" }
     - tcpLoadBalancer: { collectorName: broken }
-    - journald: { collectorName: journal }
+    - kernelConfigs: { collectorName: kconfig }
     - memory: { collectorName: skipped-memory, exclude: true }
   collectors:
     - data: { name: static, collectorName: hello.txt, data: "hello bundle" }
@@ -106,7 +106,7 @@ spec:
     const kb = Number(/^MemTotal:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]);
     expect(JSON.parse(content('host-collectors/system/memory.json'))).toEqual({ total: kb * 1024 });
     expect(JSON.parse(content('skipped-collectors.json'))).toEqual([
-      expect.objectContaining({ collector: 'journal', reason: expect.stringMatching(/not implemented/), errors: [] }),
+      expect.objectContaining({ collector: 'kconfig', reason: expect.stringMatching(/not implemented/), errors: [] }),
       expect.objectContaining({ collector: 'skipped-memory', reason: 'excluded' }),
     ]);
     expect(content('execution-data/summary.txt')).toMatch(

@@ -37,6 +37,12 @@ export async function performHttp(
   } catch {
     return { error: { message: `invalid URL: ${request.url}` } };
   }
+  let tls: HttpTlsOptions;
+  try {
+    tls = httpTlsOptions(request);
+  } catch (err) {
+    return { error: { message: err instanceof Error ? err.message : String(err) } };
+  }
   let currentMethod: string = method;
   let body = method === 'GET' ? undefined : request.body;
   try {
@@ -48,7 +54,7 @@ export async function performHttp(
         const refusal = options.guard.refusal(host, host);
         if (refusal) return { error: { message: refusal } };
       }
-      const res = await send(url, currentMethod, request, body, signal, options.guard);
+      const res = await send(url, currentMethod, request, body, signal, options.guard, tls);
       const status = res.statusCode ?? 0;
       const location = res.headers.location;
       if ([301, 302, 303, 307, 308].includes(status) && location && hop < MAX_REDIRECTS) {
@@ -80,6 +86,34 @@ export async function performHttp(
   }
 }
 
+export interface HttpTlsOptions {
+  rejectUnauthorized: boolean;
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+/**
+ * troubleshoot's TLS fields of a request: `insecureSkipVerify` or `tls.skipVerify` turn verification
+ * off; `tls.cacert` (PEM text) is the CA to trust instead of the system's; `tls.clientCert` +
+ * `tls.clientKey` (PEM text) authenticate the client. `tls.secret` (a Kubernetes secret) is refused.
+ */
+export function httpTlsOptions(request: HttpRequestSpec): HttpTlsOptions {
+  const tls = request.tls;
+  if (tls?.secret)
+    throw new Error(
+      'tls.secret (certificates from a Kubernetes secret) is not supported; give cacert/clientCert/clientKey',
+    );
+  if (Boolean(tls?.clientCert) !== Boolean(tls?.clientKey))
+    throw new Error('tls.clientCert and tls.clientKey must be given together');
+  return {
+    rejectUnauthorized: !(request.insecureSkipVerify || tls?.skipVerify),
+    ...(tls?.cacert ? { ca: tls.cacert } : {}),
+    ...(tls?.clientCert ? { cert: tls.clientCert } : {}),
+    ...(tls?.clientKey ? { key: tls.clientKey } : {}),
+  };
+}
+
 function send(
   url: URL,
   method: string,
@@ -87,6 +121,7 @@ function send(
   body: string | undefined,
   signal: AbortSignal,
   guard: AddressGuard,
+  tls: HttpTlsOptions,
 ): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { 'User-Agent': 'cronbundle', ...request.headers };
@@ -96,7 +131,7 @@ function send(
       headers,
       signal,
       lookup: guard.lookup as unknown as http.RequestOptions['lookup'], // our lookup matches dns.lookup's callback contract
-      rejectUnauthorized: !request.insecureSkipVerify,
+      ...tls,
       agent: false,
     });
     req.on('response', resolve);
