@@ -163,4 +163,14 @@ describe('worker collect: specRef files and the bundle size limit (built process
       rmSync(outside, { recursive: true, force: true });
     }
   });
+
+  it('a job with collector: support-bundle runs in external mode, which this worker refuses without COLLECT_ALLOW_RUN', async () => {
+    await registry.create(
+      job('outsourced', { specRef: `file:${join(specDir, 'data.yaml')}` }, { collector: 'support-bundle' }),
+    );
+    const done = await run('outsourced');
+    expect(done.status).toBe('failed');
+    expect(done.error?.stage).toBe('collect');
+    expect(done.error?.message).toMatch(/external mode runs troubleshoot's support-bundle.*COLLECT_ALLOW_RUN=true/);
+  });
 });

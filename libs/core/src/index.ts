@@ -28,6 +28,7 @@ export {
   NOTIFY_EVENTS,
   NOTIFY_FORMATS,
   OVERLAP_POLICIES,
+  JOB_COLLECTORS,
   applyJobPatch,
   formatIssuePath,
   isSpecRef,

@@ -159,9 +159,15 @@ describe('parseJobDefinition', () => {
     ['spec of the wrong type', { ...minimal, spec: 42 }, 'spec', /spec object/],
     ['spec without kind', { ...minimal, spec: { apiVersion: 'troubleshoot.sh/v1beta2' } }, 'spec.kind', /non-empty/],
     ['specRef with friends', { ...minimal, spec: { specRef: 'x', kind: 'y' } }, 'spec.kind', /next to specRef/],
+    ['unknown collector', { ...minimal, collector: 'kubectl' }, 'collector', /cronbundle.*support-bundle/],
   ])('rejects %s with path %s', (_what, input, path, message) => {
     const issues = issuesOf(() => parseJobDefinition(input));
     expect(issues).toContainEqual({ path, message: expect.stringMatching(message) });
+  });
+
+  it('accepts collector: support-bundle (external mode) and leaves it unset by default', () => {
+    expect(parseJobDefinition({ ...minimal, collector: 'support-bundle' }).collector).toBe('support-bundle');
+    expect(parseJobDefinition(minimal)).not.toHaveProperty('collector');
   });
 
   it('rejects unknown fields at any depth, naming each', () => {

@@ -12,6 +12,8 @@ const CREDENTIALS_REF_PATTERN = /^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/[^\0]*)$/;
 const SECRET_OPTION_KEY = /secret|passw|token|credential|authorization|api[-_]?key|access[-_]?key|private[-_]?key/i;
 
 export const OVERLAP_POLICIES = ['skip', 'allow', 'queue', 'cancel-previous'] as const;
+/** Who collects: cronbundle's own collectors, or troubleshoot's `support-bundle` binary (external mode). */
+export const JOB_COLLECTORS = ['cronbundle', 'support-bundle'] as const;
 export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
 export const NOTIFY_EVENTS = [
   'succeeded',
@@ -183,6 +185,8 @@ function buildInputSchema(defaultTimezone: string) {
       schedule,
       enabled: z.boolean().default(true),
       overlapPolicy: z.enum(OVERLAP_POLICIES).default('skip'),
+      // Unset means cronbundle; `support-bundle` hands the spec to troubleshoot's binary (docs/COLLECTORS.md).
+      collector: z.enum(JOB_COLLECTORS).optional(),
       catchupWindowSeconds: z
         .number()
         .int()

@@ -82,10 +82,11 @@ export class JobsService {
   assertMaySave(actor: Actor, job: JobDefinitionSpec): void {
     if (actor.role === 'admin') return;
     const paths = adminCollectorPaths(job.spec);
+    if (job.collector === 'support-bundle') paths.push('collector');
     if (paths.length) {
       throw new ForbiddenException({
         error: 'forbidden',
-        message: `only admin may save specs with run, exec or copy collectors (${paths.join(', ')}); token ${actor.name} has role ${actor.role}`,
+        message: `only admin may save specs with run, exec or copy collectors or external mode (${paths.join(', ')}); token ${actor.name} has role ${actor.role}`,
         collectors: paths,
       });
     }

@@ -28,6 +28,7 @@ export class BundleCollectStage implements CollectStage {
       allowRun: policy.allowRun,
       allowedPaths: policy.allowedPaths,
       httpAllow: policy.httpAllow,
+      external: ctx.job.collector === 'support-bundle',
       env: process.env,
       signal: ctx.signal,
       tmpDir: ctx.workDir,
