@@ -66,7 +66,8 @@ describe('overlap policies, missed slots and retries on scheduled runs (built wo
     redis = connectTestRedis();
     registry = new JobRegistry(redis, keys);
     store = new ExecutionStore(redis, keys);
-    queue = new Queue<RunPayload>(QueueName.Runs, { connection: connectTestRedis(), prefix: keys.bullPrefix });
+    // BullMQ does not close a connection it was given: this file closes `redis`, which it shares.
+    queue = new Queue<RunPayload>(QueueName.Runs, { connection: redis, prefix: keys.bullPrefix });
     server = createServer((req, res) => {
       arrivals.push({ path: req.url ?? '', at: Date.now() });
       const delay = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('ms') ?? '0');
