@@ -8,6 +8,7 @@ import { RedisKeys } from '@cronbundle/redis';
 import { JobRegistry } from '@cronbundle/registry';
 import { isScheduled, planReconcile } from './reconcile-plan';
 import { SchedulerMetrics } from './scheduler.metrics';
+import { SlotAccountant } from './slot-accountant.service';
 
 export interface ReconcileResult {
   upserted: number;
@@ -36,6 +37,7 @@ export class Reconciler {
     private readonly fenced: FencedWriter,
     private readonly keys: RedisKeys,
     private readonly metrics: SchedulerMetrics,
+    private readonly accountant: SlotAccountant,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -59,6 +61,7 @@ export class Reconciler {
     for (const id of plan.remove) {
       this.elector.assertLeader();
       await this.schedulers.remove(id);
+      this.accountant.forget(id);
     }
     this.definitions.clear();
     for (const def of defs) this.definitions.set(def.id, def);
@@ -96,6 +99,7 @@ export class Reconciler {
       this.logger.info({ component: 'reconcile', epoch: this.elector.epoch, jobId: id }, 'job scheduler upserted');
     } else {
       await this.schedulers.remove(id);
+      this.accountant.forget(id);
       if (def) this.definitions.set(id, def);
       else this.definitions.delete(id);
       this.logger.info({ component: 'reconcile', epoch: this.elector.epoch, jobId: id }, 'job scheduler removed');

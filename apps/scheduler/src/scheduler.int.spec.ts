@@ -167,3 +167,199 @@ describe('scheduler (in process, real Redis and BullMQ)', () => {
     }
   });
 });
+
+describe('slot accounting of a job disabled for a while (in process, real Redis and BullMQ)', () => {
+  const redis = connectTestRedis();
+  const prefix = testPrefix();
+  const keys = new RedisKeys(prefix);
+  const registry = new JobRegistry(redis, keys, { defaultTimezone: 'UTC' });
+  const store = new ExecutionStore(redis, keys);
+  const connections = new RedisConnections({ url: testRedisUrl(), name: 'pause-test' });
+  let scheduler: INestApplication;
+  let worker: Worker | undefined;
+
+  afterAll(async () => {
+    await worker?.close();
+    await scheduler?.close();
+    await connections.closeAll();
+    await deletePrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('records no missed slots for the time the job was disabled', async () => {
+    scheduler = await startScheduler(prefix, 'sched-p');
+    const ran: number[] = [];
+    worker = new Worker<RunPayload>(
+      QueueName.Runs,
+      async (job) => {
+        const slot = scheduledForOf(job.id, job.data)!;
+        const { record, created } = await store.ensureSlot({ jobId: 'pause', scheduledFor: slot, trigger: 'schedule' });
+        if (!created) return;
+        const started = await store.start(record.id, 'test-worker');
+        if (started.kind !== 'started') return;
+        await store.finish(record.id, started.attempt, { status: 'succeeded' });
+        ran.push(slot);
+      },
+      { connection: connections.create('bullmq', 'w'), prefix, settings: { repeatStrategy }, concurrency: 5 },
+    );
+    const schedulers = scheduler.get(RunSchedulers);
+    const def = await registry.create({ id: 'pause', name: 'p', schedule: { cron: EVERY_2S } });
+    await waitFor(() => ran.length >= 2, { timeoutMs: 10_000, what: 'two slots to run' });
+
+    await registry.setEnabled('pause', false);
+    await waitFor(async () => !(await schedulers.list()).some((s) => s.id === 'pause'), {
+      what: 'the disabled job to lose its scheduler',
+    });
+    const disabledAt = Date.now();
+    // Off for three slots, and long enough that the sweep would have judged them (grace 1 s).
+    await waitFor(() => slotsBetween(def.schedule, disabledAt, Date.now() - 1500).length >= 3, {
+      timeoutMs: 15_000,
+      intervalMs: 200,
+      what: 'three slots to pass while disabled',
+    });
+    const enabledAt = Date.parse((await registry.setEnabled('pause', true)).updatedAt);
+    const ranBefore = ran.length;
+    await waitFor(() => ran.length >= ranBefore + 1, { timeoutMs: 10_000, what: 'a slot to run after enabling' });
+    // The sweep has accounted for everything up to the re-enable (and past it).
+    await waitFor(async () => Number(await redis.hget(keys.slotWatermarks, 'pause')) > enabledAt, {
+      timeoutMs: 10_000,
+      what: 'the slot sweep to pass the re-enable',
+    });
+    const { items } = await store.listForJob('pause', { limit: 200 });
+    const whileOff = items.filter((e) => {
+      const slot = Date.parse(e.scheduledFor!);
+      return slot > disabledAt && slot < enabledAt;
+    });
+    expect(whileOff.map((e) => [e.scheduledFor, e.status, e.reason])).toEqual([]);
+    await registry.setEnabled('pause', false);
+  });
+});
+
+describe('slot accounting across a change of leader (in process, real Redis and BullMQ)', () => {
+  const redis = connectTestRedis();
+  const prefix = testPrefix();
+  const keys = new RedisKeys(prefix);
+  const registry = new JobRegistry(redis, keys, { defaultTimezone: 'UTC' });
+  const store = new ExecutionStore(redis, keys);
+  const connections = new RedisConnections({ url: testRedisUrl(), name: 'handover-test' });
+  const apps: INestApplication[] = [];
+  const workers: Worker[] = [];
+  const ran: number[] = [];
+
+  const startWorker = () => {
+    const worker = new Worker<RunPayload>(
+      QueueName.Runs,
+      async (job) => {
+        const slot = scheduledForOf(job.id, job.data)!;
+        const { record, created } = await store.ensureSlot({
+          jobId: job.data.jobId,
+          scheduledFor: slot,
+          trigger: 'schedule',
+        });
+        if (!created) return;
+        const started = await store.start(record.id, 'test-worker');
+        if (started.kind !== 'started') return;
+        await store.finish(record.id, started.attempt, { status: 'succeeded' });
+        ran.push(slot);
+      },
+      { connection: connections.create('bullmq', 'w'), prefix, settings: { repeatStrategy }, concurrency: 5 },
+    );
+    workers.push(worker);
+    return worker;
+  };
+
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.close()));
+    await Promise.all(apps.map((a) => a.close()));
+    await connections.closeAll();
+    await deletePrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('a new leader records slots missed under its predecessor even when later slots already ran', async () => {
+    const leaderA = await startScheduler(prefix, 'sched-a');
+    apps.push(leaderA);
+    const workerA = startWorker();
+    const def: JobDefinition = await registry.create({ id: 'handover', name: 'h', schedule: { cron: EVERY_2S } });
+    await waitFor(() => ran.length >= 2, { timeoutMs: 10_000, what: 'two slots to run' });
+
+    // No scheduler and no worker for three slots; then a worker alone runs the next slots
+    // (BullMQ carries on without a scheduler), so the latest recorded slot is after the gap.
+    await Promise.all([workerA.close(), leaderA.close()]);
+    const outageStart = Date.now();
+    await waitFor(() => slotsBetween(def.schedule, outageStart, Date.now()).length >= 3, {
+      timeoutMs: 10_000,
+      intervalMs: 200,
+      what: 'three slots to pass with nothing running',
+    });
+    startWorker();
+    const ranBefore = ran.length;
+    await waitFor(() => ran.length >= ranBefore + 2, { timeoutMs: 15_000, what: 'slots to run after the gap' });
+
+    // The next leader must account for the gap, not start after the latest recorded slot.
+    apps.push(await startScheduler(prefix, 'sched-b'));
+    const first = Math.min(...ran);
+    const last = Math.max(...ran);
+    const expected = [first, ...slotsBetween(def.schedule, first, last)];
+    const ids = await waitFor(
+      async () => {
+        const found = await Promise.all(expected.map((s) => store.slotExecutionId('handover', s)));
+        return found.every(Boolean) ? (found as string[]) : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 200, what: 'every slot between the first and last run to have a record' },
+    );
+    const statuses = await Promise.all(ids.map(async (id) => (await store.get(id))!.status));
+    expect(statuses.filter((s) => s === 'missed').length).toBeGreaterThanOrEqual(2);
+    expect(statuses.filter((s) => s === 'succeeded').length).toBe(new Set(ran).size);
+    expect(ran.length).toBe(new Set(ran).size);
+    // The new leader keeps its watermark in Redis for its own successor.
+    await waitFor(async () => Number(await redis.hget(keys.slotWatermarks, 'handover')) >= last, {
+      what: 'the persisted watermark to pass the last run',
+    });
+    await registry.setEnabled('handover', false);
+  });
+});
+
+describe('graceful shutdown of a busy leader (in process, real Redis and BullMQ)', () => {
+  const redis = connectTestRedis();
+  const prefix = testPrefix();
+  const keys = new RedisKeys(prefix);
+  const registry = new JobRegistry(redis, keys, { defaultTimezone: 'UTC' });
+  const apps: INestApplication[] = [];
+  const JOBS = 4000;
+
+  afterAll(async () => {
+    await Promise.all(apps.map((a) => a.close()));
+    await deletePrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('hands over at once in the middle of a long reconcile, not after it', async () => {
+    await registry.createMany(
+      Array.from({ length: JOBS }, (_, i) => ({ id: `busy-${i}`, name: 'b', schedule: { cron: '0 3 * * *' } })),
+    );
+    const a = await startScheduler(prefix, 'busy-a', { LEADER_LEASE_MS: '5000' });
+    apps.push(a);
+    const leader = async () => JSON.parse((await redis.get(keys.leader)) ?? '{}') as { owner?: string };
+    await waitFor(async () => (await leader()).owner === 'busy-a', { what: 'busy-a to lead' });
+    apps.push(await startScheduler(prefix, 'busy-b', { LEADER_LEASE_MS: '5000' }));
+    // busy-a is applying its election reconcile (one upsert per job): some done, not all.
+    const applied = await waitFor(async () => (await redis.zcard(`${prefix}:${QueueName.Runs}:repeat`)) || undefined, {
+      timeoutMs: 15_000,
+      intervalMs: 10,
+      what: 'the election reconcile to apply its first job schedulers',
+    });
+    expect(applied).toBeLessThan(JOBS);
+    const started = performance.now();
+    const closed = a.close();
+    await waitFor(async () => (await leader()).owner === 'busy-b', {
+      timeoutMs: 20_000,
+      intervalMs: 5,
+      what: 'busy-b to lead',
+    });
+    const handoverMs = performance.now() - started;
+    await closed;
+    apps.splice(apps.indexOf(a), 1);
+    expect(handoverMs).toBeLessThan(1000);
+  });
+});

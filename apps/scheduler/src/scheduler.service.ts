@@ -57,6 +57,10 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   async beforeApplicationShutdown(): Promise<void> {
     this.stopLeaderWork();
     clearInterval(this.heartbeat);
+    // Release the lease first: Nest runs this hook before CoordinationLifecycle's, and waiting for
+    // the work chain (a reconcile of thousands of definitions) would keep every follower waiting.
+    // The step in progress stops at its next assertLeader().
+    await this.elector.stop();
     await this.subscription?.close().catch(() => undefined);
     await this.chain.catch(() => undefined);
     await this.redis.hdel(this.keys.workers, this.config.instanceId).catch(() => undefined);

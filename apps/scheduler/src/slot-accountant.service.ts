@@ -2,13 +2,17 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '@cronbundle/config';
 import type { AppConfig } from '@cronbundle/config';
 import { type JobDefinition, slotsBetween } from '@cronbundle/core';
-import { LeaderElector } from '@cronbundle/coordination';
+import { FencedWriter, LeaderElector } from '@cronbundle/coordination';
 import { ExecutionStore } from '@cronbundle/executions';
 import { LOGGER } from '@cronbundle/observability';
 import type { Logger } from '@cronbundle/observability';
 import { RunSchedulers } from '@cronbundle/queue';
+import { REDIS, RedisKeys } from '@cronbundle/redis';
+import type { Redis } from 'ioredis';
 import { isScheduled } from './reconcile-plan';
 import { SchedulerMetrics } from './scheduler.metrics';
+
+const HDEL_LUA = `return redis.call('HDEL', KEYS[1], unpack(ARGV))`;
 
 /** BullMQ states in which a slot's job will still run (or is running): not ours to account. */
 const IN_FLIGHT = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children', 'paused']);
@@ -26,16 +30,25 @@ export interface SweepResult {
  * job exists is in flight; a slot with neither is missed — or, if it is the latest such slot and
  * within `catchupWindowSeconds`, it gets one catch-up run. `ensureSlot` creates a slot's record at
  * most once, so the worker and the accountant can never both claim a slot.
+ *
+ * The watermarks are kept in Redis as well (`P:scheduler:watermarks`, written fenced), so a new
+ * leader resumes where its predecessor stopped: slots missed while no leader swept, before slots
+ * that later ran, are still found (starting after the latest recorded slot would skip them).
  */
 @Injectable()
 export class SlotAccountant {
   /** Per job: every slot at or before this time is accounted for. */
   private readonly watermark = new Map<string, number>();
+  /** Watermarks as the previous leader left them in Redis; read once per leadership. */
+  private persisted: Map<string, number> | null = null;
 
   constructor(
     private readonly store: ExecutionStore,
     private readonly schedulers: RunSchedulers,
     private readonly elector: LeaderElector,
+    private readonly fenced: FencedWriter,
+    private readonly keys: RedisKeys,
+    @Inject(REDIS) private readonly redis: Redis,
     private readonly metrics: SchedulerMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -44,27 +57,68 @@ export class SlotAccountant {
   /** Forget watermarks: a new leader starts from what Redis says. */
   reset(): void {
     this.watermark.clear();
+    this.persisted = null;
+  }
+
+  /**
+   * The job's scheduler was removed (disabled, ended, deleted): its watermark stops meaning
+   * "accounted up to here". If it is scheduled again, the sweep starts at that change (the
+   * definition's `updatedAt`), so the time it was off is not recorded as missed slots.
+   */
+  forget(jobId: string): void {
+    this.watermark.delete(jobId);
   }
 
   async sweep(definitions: Iterable<JobDefinition>, nowMs = Date.now()): Promise<SweepResult> {
     const result: SweepResult = { missed: 0, caughtUp: 0 };
     const until = nowMs - this.config.scheduler.slotGraceMs;
-    for (const def of definitions) {
-      if (!isScheduled(def, nowMs)) continue;
+    const defs = [...definitions];
+    if (!this.persisted) await this.loadWatermarks(defs);
+    const advanced: Record<string, number> = {};
+    for (const def of defs) {
+      if (!isScheduled(def, nowMs)) {
+        this.forget(def.id);
+        continue;
+      }
       this.elector.assertLeader();
+      const before = this.watermark.get(def.id);
       const r = await this.sweepJob(def, until, nowMs);
+      const after = this.watermark.get(def.id);
+      if (after !== undefined && after !== before) advanced[def.id] = after;
       result.missed += r.missed;
       result.caughtUp += r.caughtUp;
     }
+    // Refused (StaleEpochError) once a newer leader exists, so a paused leader cannot move its
+    // successor's watermarks.
+    if (Object.keys(advanced).length > 0)
+      await this.fenced.hsetFenced(this.elector.assertLeader(), this.keys.slotWatermarks, advanced);
     return result;
+  }
+
+  /** Read the predecessor's watermarks, and drop those of jobs that no longer exist. */
+  private async loadWatermarks(defs: JobDefinition[]): Promise<void> {
+    const raw = await this.redis.hgetall(this.keys.slotWatermarks);
+    const known = new Set(defs.map((d) => d.id));
+    const persisted = new Map<string, number>();
+    const gone: string[] = [];
+    for (const [id, value] of Object.entries(raw)) {
+      if (!known.has(id)) gone.push(id);
+      else if (Number.isFinite(Number(value))) persisted.set(id, Number(value));
+    }
+    if (gone.length > 0)
+      await this.fenced.evalFenced(this.elector.assertLeader(), HDEL_LUA, [this.keys.slotWatermarks], gone);
+    this.persisted = persisted;
   }
 
   private async sweepJob(def: JobDefinition, until: number, nowMs: number): Promise<SweepResult> {
     let from = this.watermark.get(def.id);
     if (from === undefined) {
       // Slots before the definition last changed were planned under another schedule (or none).
+      // Otherwise resume where the previous leader stopped; only without its watermark (a first
+      // leader) start after the latest recorded slot.
       const floor = Date.parse(def.updatedAt ?? def.createdAt);
-      from = Math.max(floor, (await this.store.lastSlot(def.id)) ?? floor);
+      const resumed = this.persisted?.get(def.id) ?? (await this.store.lastSlot(def.id));
+      from = Math.max(floor, resumed ?? floor);
     }
     const due = slotsBetween(def.schedule, from, until, 10_000);
     const missing: number[] = [];

@@ -1,5 +1,5 @@
 export { Lease, ownerToken } from './lease';
-export type { Fence, LeaseGrant, LeaseHolder } from './lease';
+export type { Fence, LeaseBusy, LeaseGrant, LeaseHolder } from './lease';
 export { DEFAULT_LEADER_LEASE_MS, LeaderElector } from './leader-elector';
 export type { ElectedEvent, LeaderElectorOptions, LeaderInfo, LostEvent, LostReason } from './leader-elector';
 export { FencedWriter } from './fenced-writer';

@@ -137,6 +137,22 @@ describe('LeaderElector against a real redis-server', () => {
     expect(a.isLeader).toBe(false);
   });
 
+  it("takes over right when a crashed leader's lease expires, not a poll interval later", async () => {
+    // A leader that died without releasing: its lease just runs out.
+    const sentAt = performance.now();
+    await admin.set(keys.leader, JSON.stringify({ token: 'dead/x', owner: 'dead', epoch: 7, since: 0 }), 'PX', 800);
+    const expiresAt = sentAt + 800;
+    // Polling every 10 s: only the expiry the refused acquire reported explains a quick takeover.
+    const b = cluster.elector('b', { leaseMs: 5000, followerPollMs: 10_000 });
+    const elected = nextEvent(b, 'elected');
+    await b.start();
+    await elected;
+    const lateMs = performance.now() - expiresAt;
+    expect(lateMs).toBeGreaterThanOrEqual(-5);
+    expect(lateMs).toBeLessThan(300);
+    expect((await b.currentLeader())!.id).toBe('b');
+  });
+
   it('epochs strictly increase across leaderships', async () => {
     const epochs: number[] = [];
     for (const id of ['a', 'b', 'c']) {

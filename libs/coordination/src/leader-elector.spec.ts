@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Clock } from './clock';
 import { NotLeaderError } from './coordination.errors';
 import { LeaderElector, LeaderLease, LostEvent } from './leader-elector';
-import type { LeaseGrant, LeaseHolder } from './lease';
+import type { LeaseBusy, LeaseGrant, LeaseHolder } from './lease';
 
 /** Manual monotonic clock: timers run only when the test advances time. */
 class FakeClock implements Clock {
@@ -63,10 +63,14 @@ class StubLease implements LeaderLease {
     if (reply.kind === 'deferred') return reply.promise;
     return Promise.resolve(reply.value);
   }
-  async acquire(ownerId: string): Promise<LeaseGrant | null> {
+  /** What a refused acquire says about the holder's remaining TTL (null: unknown). */
+  heldForMs: number | null = null;
+  async tryAcquire(ownerId: string): Promise<LeaseGrant | LeaseBusy> {
     this.calls.push({ op: 'acquire', at: this.clock.now() });
     const ok = await this.answer(this.acquireReplies.shift(), true);
-    return ok ? { token: `${ownerId}/t${++this.epoch}`, epoch: this.epoch, since: 1_700_000_000_000 } : null;
+    return ok
+      ? { token: `${ownerId}/t${++this.epoch}`, epoch: this.epoch, since: 1_700_000_000_000 }
+      : { heldForMs: this.heldForMs };
   }
   async renew(token: string): Promise<boolean> {
     this.calls.push({ op: 'renew', at: this.clock.now(), arg: token });
@@ -209,6 +213,24 @@ describe('LeaderElector timing (fake clock, stub lease)', () => {
     await clock.advance(1900);
     expect(lease.calls.filter((c) => c.op === 'acquire').map((c) => c.at)).toEqual([0, 600, 1200, 1800]);
     expect(elector.isLeader).toBe(false);
+  });
+
+  it('a follower told when the lease expires tries again right then, not a poll interval later', async () => {
+    const { clock, lease, elector, elected } = setup(3000);
+    lease.heldForMs = 1700;
+    lease.acquireReplies = [
+      { kind: 'value', value: false },
+      { kind: 'value', value: false },
+    ];
+    await elector.start();
+    await clock.advance(0);
+    // Held for 1700 ms more: the next poll (600 ms) comes first, and learns 250 ms are left.
+    lease.heldForMs = 250;
+    await clock.advance(600);
+    // So it tries at the expiry (+2 ms), not at the next poll (1200), and takes the lease.
+    await clock.advance(600);
+    expect(lease.calls.filter((c) => c.op === 'acquire').map((c) => c.at)).toEqual([0, 600, 852]);
+    expect(elected).toEqual([1]);
   });
 
   it('stop releases at once and emits lost(stopped)', async () => {

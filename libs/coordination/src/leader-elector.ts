@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { RedisKeys } from '@cronbundle/redis';
 import { Clock, DEFAULT_SAFETY_RATIO, ElectionTimings, LeaseDeadline, electionTimings, systemClock } from './clock';
 import { NotLeaderError } from './coordination.errors';
-import { Fence, Lease, LeaseGrant, LeaseHolder } from './lease';
+import { Fence, Lease, LeaseBusy, LeaseGrant, LeaseHolder } from './lease';
 
 export const DEFAULT_LEADER_LEASE_MS = 5000;
 
@@ -32,7 +32,10 @@ interface ElectorEvents {
 }
 
 /** The parts of Lease the elector uses; a unit test may pass a stub. */
-export type LeaderLease = Pick<Lease, 'acquire' | 'renew' | 'release' | 'holder'>;
+export type LeaderLease = Pick<Lease, 'tryAcquire' | 'renew' | 'release' | 'holder'>;
+
+/** A follower told the lease expires in N ms tries again this long after that. */
+const EXPIRY_MARGIN_MS = 2;
 
 export interface LeaderElectorOptions {
   redis: Redis;
@@ -41,7 +44,10 @@ export interface LeaderElectorOptions {
   instanceId: string;
   /** LEADER_LEASE_MS. */
   leaseMs?: number;
-  /** How often followers try to take the lease; default leaseMs/5, at most 1 s. */
+  /**
+   * How often followers try to take the lease; default leaseMs/5, at most 1 s. A follower that
+   * was told when the holder's lease expires tries again right then if that is sooner.
+   */
   followerPollMs?: number;
   /** Fraction of the lease trusted after a confirmed renewal (default 0.8). */
   safetyRatio?: number;
@@ -187,28 +193,42 @@ export class LeaderElector extends EventEmitter<ElectorEvents> {
       return;
     }
     this.clock.clearTimeout(this.pollTimer);
-    this.acquiring = this.tryAcquire().finally(() => {
-      this.acquiring = null;
-      if (this.state !== 'follower') return;
-      if (this.wakePending) {
-        this.wakePending = false;
-        this.wake();
-      } else {
-        this.pollTimer = this.clock.setTimeout(() => this.wake(), this.timings.followerPollMs);
-      }
-    });
+    let retryInMs = this.timings.followerPollMs;
+    this.acquiring = this.contend()
+      .then((expiresInMs) => {
+        if (expiresInMs !== undefined) retryInMs = Math.min(retryInMs, expiresInMs + EXPIRY_MARGIN_MS);
+      })
+      .finally(() => {
+        this.acquiring = null;
+        if (this.state !== 'follower') return;
+        if (this.wakePending) {
+          this.wakePending = false;
+          this.wake();
+        } else {
+          this.pollTimer = this.clock.setTimeout(() => this.wake(), Math.max(1, retryInMs));
+        }
+      });
   }
 
-  private async tryAcquire(): Promise<void> {
+  /**
+   * One acquisition attempt. When the lease is held, returns in how many ms (from now) it expires,
+   * so a crashed leader is replaced right at its expiry rather than up to a poll interval later.
+   */
+  private async contend(): Promise<number | undefined> {
     const sentAt = this.clock.now();
-    let grant: LeaseGrant | null;
+    let reply: LeaseGrant | LeaseBusy;
     try {
-      grant = await this.lease.acquire(this.instanceId, this.leaseMs);
+      reply = await this.lease.tryAcquire(this.instanceId, this.leaseMs);
     } catch (err) {
       this.options.onError?.(err, 'acquire');
-      return;
+      return undefined;
     }
-    if (!grant) return;
+    if (!('token' in reply)) {
+      // Redis read the PTTL after we sent, so the lease expires no earlier than sentAt + PTTL (and
+      // at most a round trip later: a retry that comes too early just learns the last few ms).
+      return reply.heldForMs === null ? undefined : sentAt + reply.heldForMs - this.clock.now();
+    }
+    const grant = reply;
     if (this.state !== 'follower') {
       await this.release(grant);
       return;

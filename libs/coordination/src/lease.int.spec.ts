@@ -40,6 +40,14 @@ describe('Lease against a real redis-server', () => {
     expect((await lease.holder())!.owner).toBe('a');
   });
 
+  it('a refused contender learns how long the lease is still held', async () => {
+    expect(await lease.tryAcquire('a', 2000)).toMatchObject({ epoch: 1 });
+    const busy = await lease.tryAcquire('b', 5000);
+    expect(busy).toEqual({ heldForMs: expect.any(Number) });
+    expect((busy as { heldForMs: number }).heldForMs).toBeGreaterThan(1500);
+    expect((busy as { heldForMs: number }).heldForMs).toBeLessThanOrEqual(2000);
+  });
+
   it('renews only with its own token', async () => {
     const grant = (await lease.acquire('a', 300))!;
     expect(await lease.renew('a/not-the-token', 10_000)).toBe(false);

@@ -22,13 +22,19 @@ export interface LeaseHolder {
   ttlMs: number;
 }
 
+/** The lease was held by someone else; `heldForMs` is its remaining TTL (null if it has none). */
+export interface LeaseBusy {
+  heldForMs: number | null;
+}
+
 /**
  * Acquire only when free; each acquisition takes the next fencing epoch. The value is JSON so a
  * status view can show who holds it since when; TIME is Redis's clock, the same for every reader.
+ * When held, returns its PTTL, so a contender can try again right when it expires.
  * KEYS: lease, epoch counter; ARGV: token, owner, ttlMs.
  */
 const ACQUIRE_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('PTTL', KEYS[1]) end
 local epoch = redis.call('INCR', KEYS[2])
 local t = redis.call('TIME')
 local since = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -64,14 +70,20 @@ export class Lease {
   ) {}
 
   async acquire(ownerId: string, ttlMs: number): Promise<LeaseGrant | null> {
+    const result = await this.tryAcquire(ownerId, ttlMs);
+    return 'token' in result ? result : null;
+  }
+
+  /** Like `acquire`, but when the lease is held says for how much longer. */
+  async tryAcquire(ownerId: string, ttlMs: number): Promise<LeaseGrant | LeaseBusy> {
     const token = ownerToken(ownerId);
-    const reply = await runScript<[number, number] | null>(
+    const reply = await runScript<[number, number] | number>(
       this.redis,
       ACQUIRE_LUA,
       [this.key, this.epochKey],
       [token, ownerId, Math.ceil(ttlMs)],
     );
-    if (!reply) return null;
+    if (!Array.isArray(reply)) return { heldForMs: reply >= 0 ? reply : null };
     return { token, epoch: Number(reply[0]), since: Number(reply[1]) };
   }
 

@@ -72,6 +72,10 @@ export class RedisKeys {
   get schedulerState(): string {
     return `${this.prefix}:scheduler:state`;
   }
+  /** Hash job id -> slot ms up to which every slot is accounted, written fenced by the leader. */
+  get slotWatermarks(): string {
+    return `${this.prefix}:scheduler:watermarks`;
+  }
   get workers(): string {
     return `${this.prefix}:workers`;
   }
