@@ -66,7 +66,8 @@ export class ClusterController {
         lastSeen,
         stale: !(now - Date.parse(lastSeen) < STALE_AFTER_MS),
         ...(typeof beat.startedAt === 'string' ? { startedAt: beat.startedAt } : {}),
-        ...(typeof beat.leader === 'boolean' ? { leader: beat.leader } : {}),
+        // The lease says who leads; a heartbeat's own claim outlives a killed leader by up to STALE_AFTER_MS.
+        ...(beat.role === 'scheduler' ? { leader: leader !== null && leader.id === id } : {}),
         ...(typeof beat.concurrency === 'number' ? { concurrency: beat.concurrency } : {}),
         ...(typeof beat.active === 'number' ? { active: beat.active } : {}),
       };
