@@ -168,7 +168,6 @@ describe('worker runs triggered through the api (built processes, real Redis)', 
     expect(download.status).toBe(200);
     expect(download.headers.get('content-type')).toBe('application/gzip');
     expect((await download.arrayBuffer()).byteLength).toBe(done.bundle!.sizeBytes);
-    expect((await call('POST', `/executions/${done.id}/reupload`)).status).toBe(409);
     expect((await call('POST', '/executions/01JZZZZZZZZZZZZZZZZZZZZZZZ/reupload')).status).toBe(404);
     expect((await call('GET', '/jobs/quick/executions?status=bogus')).status).toBe(400);
 
@@ -180,6 +179,13 @@ describe('worker runs triggered through the api (built processes, real Redis)', 
     const metrics = await (await worker.get('/metrics')).text();
     expect(metrics).toMatch(/cronbundle_executions_total\{job="quick",status="succeeded",trigger="manual"[^}]*\} 1/);
     expect(metrics).toMatch(/cronbundle_execution_duration_seconds_count\{[^}]*stage="collect"[^}]*\} 1/);
+    expect(metrics).toMatch(/cronbundle_executions_active\{[^}]*\} 0/);
+    // queue_jobs{state} is refreshed with each heartbeat (3 s).
+    await waitFor(
+      async () =>
+        /cronbundle_queue_jobs\{[^}]*state="completed"[^}]*\} [1-9]/.test(await (await worker.get('/metrics')).text()),
+      { timeoutMs: 8000, what: 'cronbundle_queue_jobs{state="completed"} to count the run' },
+    );
   });
 
   it('a second trigger during a 5-second run → 409 locked with the running execution; with allow both run', async () => {

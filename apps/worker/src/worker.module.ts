@@ -27,6 +27,8 @@ import { DestinationUploadStage } from './pipeline/upload.stage';
 import { CancelListener } from './run/cancel-listener';
 import { DependencyTrigger } from './run/dependency-trigger';
 import { OverlapGuard } from './run/overlap-guard';
+import { ReuploadHandler } from './run/reupload-handler';
+import { RunLockWaiter } from './run/run-lock-waiter';
 import { RunProcessor } from './run/run-processor';
 import { RunRunner } from './run/run-runner';
 import { WorkerMetrics } from './run/worker.metrics';
@@ -61,9 +63,11 @@ export class WorkerModule {
         RunPipeline,
         WorkerMetrics,
         CancelListener,
+        RunLockWaiter,
         OverlapGuard,
         DependencyTrigger,
         RunRunner,
+        ReuploadHandler,
         RunProcessor,
         WorkerHeartbeat,
       ],

@@ -148,3 +148,43 @@ if excess > 0 then
 end
 return deleted
 `;
+
+/**
+ * Ask for a re-upload of a finished execution's bundle. KEYS: exec. ARGV: requestJson, nowMs,
+ * staleMs (a request still queued after that long, its queue job presumably lost, may be replaced).
+ * Returns missing | unfinished | no-bundle | pending | queued.
+ */
+export const REUPLOAD_REQUEST_LUA = `${TERMINAL}
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'missing' end
+if not TERMINAL[status] then return 'unfinished' end
+local upload = redis.call('HGET', KEYS[1], 'upload')
+if not upload or upload == '' then return 'no-bundle' end
+local current = redis.call('HGET', KEYS[1], 'reupload')
+local since = tonumber(redis.call('HGET', KEYS[1], 'reuploadQueuedAt') or '0')
+if current and current ~= '' and cjson.decode(current).status == 'queued'
+  and tonumber(ARGV[2]) - since < tonumber(ARGV[3]) then
+  return 'pending'
+end
+redis.call('HSET', KEYS[1], 'reupload', ARGV[1], 'reuploadQueuedAt', ARGV[2])
+return 'queued'
+`;
+
+/**
+ * Record how a re-upload went, if it answers the current request. KEYS: exec. ARGV: requestedAt,
+ * resultJson, uploadJson|'' (the bundle's new location). Returns 1, or 0 for a superseded request.
+ */
+export const REUPLOAD_RESULT_LUA = `
+local current = redis.call('HGET', KEYS[1], 'reupload')
+if not current or current == '' or cjson.decode(current).requestedAt ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'reupload', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'upload', ARGV[3]) end
+return 1
+`;
+
+/** Record the jitter delay of a scheduled run, while it is still queued. KEYS: exec. ARGV: ms. */
+export const JITTER_LUA = `
+if redis.call('HGET', KEYS[1], 'status') ~= 'queued' then return 0 end
+redis.call('HSET', KEYS[1], 'jitterMs', ARGV[1])
+return 1
+`;

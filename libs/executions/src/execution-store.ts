@@ -17,8 +17,11 @@ import {
   CANCEL_LUA,
   CREATE_LUA,
   FINISH_LUA,
+  JITTER_LUA,
   LOG_LUA,
   PRUNE_LUA,
+  REUPLOAD_REQUEST_LUA,
+  REUPLOAD_RESULT_LUA,
   START_LUA,
   UPDATE_LUA,
 } from './execution-store.scripts';
@@ -33,9 +36,29 @@ export interface ExecutionAttempt {
   error?: string;
 }
 
+/**
+ * The last re-upload of a finished execution's bundle (`POST /executions/:id/reupload`): from where
+ * it was read, and, once done, where it went (also the record's `upload` then) or why it failed.
+ */
+export interface ExecutionReupload {
+  status: 'queued' | 'succeeded' | 'failed';
+  requestedAt: string;
+  requestedBy: string;
+  /** The bundle's URL when the re-upload was asked for. */
+  from: string;
+  url?: string;
+  ms?: number;
+  finishedAt?: string;
+  error?: string;
+}
+
 /** An execution as stored: the §3 record plus its attempts and, while running, a pending cancel. */
 export type Execution = ExecutionRecord & {
   attempts: ExecutionAttempt[];
+  /** The latest re-upload request and its outcome. */
+  reupload?: ExecutionReupload;
+  /** Scheduled runs of a job with `schedule.jitterSeconds`: the delay (ms) added to the slot. */
+  jitterMs?: number;
   /** Set when a cancel was requested while it ran, with why. */
   cancelRequestedAt?: string | null;
   cancelReason?: string | null;
@@ -210,6 +233,11 @@ export class ExecutionStore {
     return { kind: 'started', attempt: Number(reply[1]), redelivered: Number(reply[2]) === 1 };
   }
 
+  /** Record the jitter delay of a scheduled run before it starts; false once it is no longer queued. */
+  async setJitter(id: string, jitterMs: number): Promise<boolean> {
+    return (await this.script<number>(JITTER_LUA, [this.keys.exec(id)], [Math.round(jitterMs)])) === 1;
+  }
+
   async recordStage(id: string, attempt: number, stage: StageName, ms: number): Promise<void> {
     await this.fenced(id, attempt, [`stage:${stage}`, Math.round(ms)]);
   }
@@ -335,6 +363,55 @@ export class ExecutionStore {
     return this.script(CANCEL_LUA, [this.keys.exec(id)], [this.iso(), reason, this.keys.execCancel, id]);
   }
 
+  /**
+   * Record a re-upload request on a finished execution that has an uploaded bundle. `pending` when
+   * an earlier request is still queued (less than `staleMs` old).
+   */
+  async requestReupload(
+    id: string,
+    input: { requestedBy: string; requestedAt?: Date; staleMs?: number },
+  ): Promise<
+    { kind: 'queued'; reupload: ExecutionReupload } | { kind: 'pending' | 'missing' | 'unfinished' | 'no-bundle' }
+  > {
+    if (!EXECUTION_ID_PATTERN.test(id)) return { kind: 'missing' };
+    const at = input.requestedAt ?? this.now();
+    const from = await this.redis.hget(this.keys.exec(id), 'upload');
+    const reupload: ExecutionReupload = {
+      status: 'queued',
+      requestedAt: at.toISOString(),
+      requestedBy: input.requestedBy,
+      from: from ? (JSON.parse(from) as { url: string }).url : '',
+    };
+    const reply = await this.script<string>(
+      REUPLOAD_REQUEST_LUA,
+      [this.keys.exec(id)],
+      [JSON.stringify(reupload), at.getTime(), input.staleMs ?? 600_000],
+    );
+    if (reply === 'queued') return { kind: 'queued', reupload };
+    return { kind: reply as 'pending' | 'missing' | 'unfinished' | 'no-bundle' };
+  }
+
+  /**
+   * Record the outcome of the re-upload asked for at `requestedAt`; on success the record's `upload`
+   * points at the new copy. False when a newer request replaced that one.
+   */
+  async recordReupload(
+    id: string,
+    requestedAt: string,
+    outcome: { status: 'succeeded'; url: string; ms: number } | { status: 'failed'; error: string; ms: number },
+  ): Promise<boolean> {
+    const current = await this.get(id);
+    if (!current?.reupload || current.reupload.requestedAt !== requestedAt) return false;
+    const result: ExecutionReupload = { ...current.reupload, ...outcome, finishedAt: this.iso() };
+    const upload = outcome.status === 'succeeded' ? JSON.stringify({ url: outcome.url, ms: outcome.ms }) : '';
+    const reply = await this.script<number>(
+      REUPLOAD_RESULT_LUA,
+      [this.keys.exec(id)],
+      [requestedAt, JSON.stringify(result), upload],
+    );
+    return reply === 1;
+  }
+
   /** Apply a job's retention now; returns how many records were deleted. */
   async prune(jobId: string, retention: Retention, maxDeletes = 500): Promise<number> {
     const cutoff = this.now().getTime() - retention.days * 86_400_000;
@@ -418,6 +495,8 @@ function parseRecord(h: Record<string, string>): Execution {
     cancelRequestedAt: h.cancelRequested || null,
     cancelReason: h.cancelReason || null,
   };
+  if (h.reupload) record.reupload = JSON.parse(h.reupload) as ExecutionReupload;
+  if (h.jitterMs) record.jitterMs = Number(h.jitterMs);
   for (const field of JSON_FIELDS) {
     if (h[field]) (record as unknown as Record<string, unknown>)[field] = JSON.parse(h[field]);
   }

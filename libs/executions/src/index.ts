@@ -5,6 +5,7 @@ export type {
   Execution,
   ExecutionAttempt,
   ExecutionDetails,
+  ExecutionReupload,
   ExecutionStoreOptions,
   Retention,
   StartResult,

@@ -9,6 +9,8 @@ export enum JobName {
   Run = 'run',
   /** Deliver one notification (queue `notifications`). */
   Notify = 'notify',
+  /** Upload a finished execution's bundle again, to its job's current destination (queue `runs`). */
+  Reupload = 'reupload',
 }
 
 /**
@@ -32,14 +34,23 @@ export interface NotifyPayload {
   event: string;
 }
 
+/** `POST /executions/:id/reupload`; the request is recorded on the execution (`reupload`). */
+export interface ReuploadPayload {
+  executionId: string;
+  /** Epoch ms of the request (names the BullMQ job, see `reuploadJobId`). */
+  requestedAt: number;
+}
+
 export interface PayloadOf {
   [JobName.Run]: RunPayload;
   [JobName.Notify]: NotifyPayload;
+  [JobName.Reupload]: ReuploadPayload;
 }
 
 export const QUEUE_OF: { [N in JobName]: QueueName } = {
   [JobName.Run]: QueueName.Runs,
   [JobName.Notify]: QueueName.Notifications,
+  [JobName.Reupload]: QueueName.Runs,
 };
 
 /** A typed job item: `{ name, data }` where data is exactly that name's payload. */
@@ -63,4 +74,9 @@ export function scheduledForOf(jobId: string | undefined, payload: RunPayload): 
  */
 export function runJobId(trigger: Exclude<Trigger, 'schedule'>, executionId: string): string {
   return `${trigger}-${executionId}`;
+}
+
+/** Deterministic BullMQ job id of one re-upload request (no `:`), so a retried enqueue is a no-op. */
+export function reuploadJobId(executionId: string, requestedAt: number): string {
+  return `reupload-${executionId}-${requestedAt}`;
 }

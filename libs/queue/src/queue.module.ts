@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { RedisConnections, RedisKeys } from '@cronbundle/redis';
+import { QueueErrorListener } from './queue-errors';
 import { ALL_QUEUES } from './queue-names';
 import { repeatStrategy } from './repeat-strategy';
 import { RunSchedulers } from './run-schedulers';
@@ -22,7 +23,7 @@ import { RunSchedulers } from './run-schedulers';
     }),
     BullModule.registerQueue(...ALL_QUEUES.map((name) => ({ name }))),
   ],
-  providers: [RunSchedulers],
+  providers: [RunSchedulers, QueueErrorListener],
   exports: [BullModule, RunSchedulers],
 })
 export class QueueModule {}

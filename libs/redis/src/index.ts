@@ -8,3 +8,4 @@ export { freePort } from './free-port';
 export { RedisServerProcess, REDIS_MISSING_HELP, redisServerAvailable } from './redis-server.process';
 export type { RedisServerOptions } from './redis-server.process';
 export { runScript } from './run-script';
+export { isRedisUnavailable } from './redis-errors';

@@ -15,6 +15,18 @@ export class RedisKeys {
   get jobs(): string {
     return `${this.prefix}:jobs`;
   }
+  /** Prefix of every job key; the registry scripts build `<jobPrefix><id>:dependants` inside Lua. */
+  get jobPrefix(): string {
+    return `${this.prefix}:job:`;
+  }
+  /** Set of the ids of jobs whose dependsOn contains `jobId` (must stay `job(id) + ':dependants'`). */
+  jobDependants(jobId: string): string {
+    return `${this.job(jobId)}:dependants`;
+  }
+  /** Present (value: index format version) once the dependants index was built from every record. */
+  get jobDependantsIndexed(): string {
+    return `${this.prefix}:jobs:dependants`;
+  }
   get events(): string {
     return `${this.prefix}:events`;
   }

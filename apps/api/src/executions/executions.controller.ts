@@ -12,6 +12,7 @@ import {
   executionPageSchema,
   executionSchema,
   listExecutionsQuery,
+  reuploadQueuedSchema,
   triggeredSchema,
 } from './executions.schemas';
 import { ExecutionsService } from './executions.service';
@@ -90,12 +91,16 @@ export class ExecutionsController {
   @HttpCode(202)
   @RequireRole('operator')
   @ApiContract({
-    summary: 'Upload the bundle of an execution again',
+    summary: "Upload a finished execution's bundle again, to its job's current destination",
     params: executionIdParams,
-    responses: { 404: err('no such execution'), 409: err('nothing to re-upload') },
+    responses: {
+      202: { description: 'queued; the outcome lands in the execution (`reupload`)', schema: reuploadQueuedSchema },
+      404: err('no such execution'),
+      409: err('nothing to re-upload (not finished, no bundle kept, bundle gone, or job deleted)'),
+    },
   })
-  reupload(@Param('id') id: string) {
-    return this.executions.reupload(id);
+  reupload(@CurrentActor() actor: Actor, @Param('id') id: string) {
+    return this.executions.reupload(actor, id);
   }
 
   @Get('executions/:id/bundle')

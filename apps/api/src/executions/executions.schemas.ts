@@ -37,9 +37,28 @@ export const executionSchema = z.object({
   upload: z.object({ url: z.string(), ms: z.number() }).optional(),
   error: z.object({ stage: z.string(), message: z.string() }).nullable(),
   attempts: z.array(attemptSchema),
+  jitterMs: z.number().optional(),
+  reupload: z
+    .object({
+      status: z.enum(['queued', 'succeeded', 'failed']),
+      requestedAt: z.string(),
+      requestedBy: z.string(),
+      from: z.string(),
+      url: z.string().optional(),
+      ms: z.number().optional(),
+      finishedAt: z.string().optional(),
+      error: z.string().optional(),
+    })
+    .optional(),
   logs: z.array(z.object({ ts: z.string(), level: z.string(), component: z.string(), message: z.string() })).optional(),
 });
 
 export const executionPageSchema = z.object({ items: z.array(executionSchema), nextCursor: z.string().nullable() });
 export const triggeredSchema = z.object({ executionId: z.string() });
 export const cancelledSchema = z.object({ executionId: z.string(), status: z.enum(['cancelled', 'cancelling']) });
+export const reuploadQueuedSchema = z.object({
+  executionId: z.string(),
+  status: z.literal('queued'),
+  requestedAt: z.string(),
+  from: z.string(),
+});

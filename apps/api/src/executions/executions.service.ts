@@ -5,9 +5,17 @@ import { fileURLToPath } from 'node:url';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable } from '@nestjs/common';
 import { RunLock } from '@cronbundle/coordination';
-import { ConflictError, LockedError, NotFoundError, type ExecutionStatus } from '@cronbundle/core';
+import { ConflictError, isTerminalStatus, LockedError, NotFoundError, type ExecutionStatus } from '@cronbundle/core';
 import { AuditLog, ExecutionStore, type Execution } from '@cronbundle/executions';
-import { JobName, QueueName, runJobId, runJobOptions, type RunPayload } from '@cronbundle/queue';
+import {
+  JobName,
+  QueueName,
+  reuploadJobId,
+  runJobId,
+  runJobOptions,
+  type ReuploadPayload,
+  type RunPayload,
+} from '@cronbundle/queue';
 import { JobRegistry } from '@cronbundle/registry';
 import type { Actor } from '../auth/token-store';
 
@@ -18,6 +26,14 @@ export interface RunQueue {
     data: RunPayload,
     options: ReturnType<typeof runJobOptions> & { jobId: string },
   ): Promise<unknown>;
+  add(name: JobName.Reupload, data: ReuploadPayload, options: ReuploadJobOptions): Promise<unknown>;
+}
+
+interface ReuploadJobOptions {
+  jobId: string;
+  attempts: number;
+  removeOnComplete: { age: number; count: number };
+  removeOnFail: { age: number; count: number };
 }
 
 /**
@@ -83,13 +99,61 @@ export class ExecutionsService {
     return { executionId: id, status: result === 'cancelled' ? 'cancelled' : 'cancelling' };
   }
 
-  /** Re-upload is not implemented yet: the worker keeps no local copy after uploading. */
-  async reupload(id: string): Promise<never> {
-    await this.get(id);
-    throw new ConflictError(
-      `execution ${id} has nothing to re-upload (no local copy of its bundle is kept)`,
-      'nothing_to_reupload',
+  /**
+   * Upload a finished execution's bundle again, from where it was uploaded to its job's current
+   * destination; a worker does it (it holds the upload credentials) and records the outcome on the
+   * execution (`reupload`). 404 unknown; 409 when there is no bundle to re-upload. A request made
+   * while an earlier one is still queued answers with that one.
+   */
+  async reupload(
+    actor: Actor,
+    id: string,
+  ): Promise<{ executionId: string; status: 'queued'; requestedAt: string; from: string }> {
+    const record = await this.get(id);
+    const nothing = (why: string) =>
+      new ConflictError(`execution ${id} has nothing to re-upload: ${why}`, 'nothing_to_reupload');
+    if (!isTerminalStatus(record.status)) throw nothing(`it has not finished (status ${record.status})`);
+    const from = record.upload?.url;
+    if (!from) {
+      throw nothing(
+        record.status === 'succeeded'
+          ? 'its bundle was not kept (no upload destination when it ran)'
+          : `it ended ${record.status} without an uploaded bundle`,
+      );
+    }
+    if (from.startsWith('file://') && !(await stat(fileURLToPath(from)).catch(() => undefined))?.isFile())
+      throw nothing(`its bundle is no longer at ${from}`);
+    if (!(await this.registry.find(record.jobId)))
+      throw nothing(`its job ${record.jobId} no longer exists, so there is no destination`);
+
+    const requested = await this.store.requestReupload(id, { requestedBy: actor.name });
+    if (requested.kind === 'missing') throw new NotFoundError('execution', id);
+    if (requested.kind === 'pending') {
+      const pending = (await this.get(id)).reupload!;
+      return { executionId: id, status: 'queued', requestedAt: pending.requestedAt, from: pending.from };
+    }
+    if (requested.kind !== 'queued')
+      throw nothing(requested.kind === 'unfinished' ? 'it has not finished' : 'it has no uploaded bundle');
+    const { reupload } = requested;
+    const requestedAt = Date.parse(reupload.requestedAt);
+    await this.runs.add(
+      JobName.Reupload,
+      { executionId: id, requestedAt },
+      {
+        jobId: reuploadJobId(id, requestedAt),
+        attempts: 1,
+        removeOnComplete: { age: 24 * 3600, count: 1000 },
+        removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
+      },
     );
+    await this.audit.append({
+      actor: actor.name,
+      action: 'execution.reupload',
+      target: `execution/${id}`,
+      before: null,
+      after: { from: reupload.from },
+    });
+    return { executionId: id, status: 'queued', requestedAt: reupload.requestedAt, from: reupload.from };
   }
 
   /** The bundle of an execution uploaded to a `file://` destination this api can read; 404 otherwise. */

@@ -10,6 +10,7 @@ import {
 } from '@cronbundle/core';
 import { LOGGER } from '@cronbundle/observability';
 import type { Logger } from '@cronbundle/observability';
+import { isRedisUnavailable } from '@cronbundle/redis';
 
 export interface ErrorBody {
   error: string;
@@ -105,7 +106,12 @@ export class ApiExceptionFilter implements ExceptionFilter {
     let out: { status: number; body: ErrorBody };
     if (exception instanceof DomainError) out = domainErrorResponse(exception);
     else if (exception instanceof HttpException) out = httpExceptionResponse(exception);
-    else {
+    else if (isRedisUnavailable(exception)) {
+      // Redis is down or restarting: nothing was decided, so say when to come back, not "internal".
+      this.logger?.warn({ err: (exception as Error).message }, 'Redis unavailable; answered 503');
+      res.setHeader('Retry-After', '1');
+      out = { status: 503, body: { error: 'unavailable', message: 'Redis is unavailable; retry shortly' } };
+    } else {
       this.logger?.error({ err: exception }, 'unhandled error in a request');
       out = { status: HttpStatus.INTERNAL_SERVER_ERROR, body: { error: 'internal', message: 'internal server error' } };
     }

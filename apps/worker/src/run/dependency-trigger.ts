@@ -14,6 +14,9 @@ import { JobRegistry } from '@cronbundle/registry';
  */
 @Injectable()
 export class DependencyTrigger {
+  /** Once the index is complete it stays so (writers keep it), so this is checked until true. */
+  private indexReady = false;
+
   constructor(
     private readonly registry: JobRegistry,
     private readonly store: ExecutionStore,
@@ -39,7 +42,22 @@ export class DependencyTrigger {
     return started;
   }
 
+  /**
+   * Enabled jobs whose dependsOn contains `jobId`: the ids from the registry's dependants index (one
+   * SMEMBERS), then the definitions themselves (one MGET), re-checked, since they are the truth.
+   * Until the index has been built once (`dependantsIndexReady`, set by the scheduler leader's
+   * rebuild), the registry is scanned as before.
+   */
   private async dependentsOf(jobId: string): Promise<JobDefinition[]> {
+    if (!this.indexReady) this.indexReady = await this.registry.dependantsIndexReady();
+    if (!this.indexReady) return this.scanRegistry(jobId);
+    const ids = await this.registry.dependantsOf(jobId);
+    if (ids.length === 0) return [];
+    const defs = await this.registry.findMany(ids);
+    return defs.filter((j): j is JobDefinition => !!j && j.enabled && j.dependsOn.includes(jobId));
+  }
+
+  private async scanRegistry(jobId: string): Promise<JobDefinition[]> {
     const found: JobDefinition[] = [];
     let cursor: string | undefined;
     do {

@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { APP_CONFIG } from '@cronbundle/config';
 import type { AppConfig } from '@cronbundle/config';
-import { HeldRunLock, RunLock } from '@cronbundle/coordination';
+import { RunLock, type HeldRunLock } from '@cronbundle/coordination';
 import type { OverlapPolicy } from '@cronbundle/core';
 import { ExecutionStore } from '@cronbundle/executions';
-import { REDIS, RedisKeys } from '@cronbundle/redis';
+import { RunLockWaiter } from './run-lock-waiter';
 
 export type OverlapDecision =
   /** Policy `allow`: no lock is taken. */
@@ -14,13 +13,6 @@ export type OverlapDecision =
   | { kind: 'skip'; reason: string; runningExecutionId?: string };
 
 const POLL_MS = 200;
-
-/** Compare-and-set on the waiter key's value (the waiting execution id). KEYS: waiter. ARGV: id, ttl|'' (''=delete). */
-const WAITER_LUA = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[2] == '' then return redis.call('DEL', KEYS[1]) end
-return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-`;
 
 /**
  * Overlap policies on the job's run lock (ARCHITECTURE.md §8): `skip` gives up when another run
@@ -33,8 +25,7 @@ export class OverlapGuard {
   constructor(
     private readonly runLock: RunLock,
     private readonly store: ExecutionStore,
-    private readonly keys: RedisKeys,
-    @Inject(REDIS) private readonly redis: Redis,
+    private readonly waiter: RunLockWaiter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -69,9 +60,7 @@ export class OverlapGuard {
       return { kind: 'locked', lock: await this.waitFor(jobId, executionId, signal) };
     }
     // queue: at most one run waits behind the running one.
-    const waiter = this.keys.runLockWaiter(jobId);
-    const claimed = await this.redis.set(waiter, executionId, 'PX', this.lockTtlMs, 'NX');
-    if (claimed !== 'OK' && (await this.redis.get(waiter)) !== executionId) {
+    if (!(await this.waiter.claim(jobId, executionId, this.lockTtlMs))) {
       return {
         kind: 'skip',
         reason: 'overlap: another run is already queued',
@@ -79,9 +68,9 @@ export class OverlapGuard {
       };
     }
     try {
-      return { kind: 'locked', lock: await this.waitFor(jobId, executionId, signal, waiter) };
+      return { kind: 'locked', lock: await this.waitFor(jobId, executionId, signal, true) };
     } finally {
-      await this.redis.eval(WAITER_LUA, 1, waiter, executionId, '').catch(() => undefined);
+      await this.waiter.leave(jobId, executionId).catch(() => undefined);
     }
   }
 
@@ -94,17 +83,12 @@ export class OverlapGuard {
   }
 
   /** Poll for the lock until it is ours or the signal fires (cancel, shutdown). */
-  private async waitFor(
-    jobId: string,
-    executionId: string,
-    signal: AbortSignal,
-    waiter?: string,
-  ): Promise<HeldRunLock> {
+  private async waitFor(jobId: string, executionId: string, signal: AbortSignal, queued = false): Promise<HeldRunLock> {
     for (;;) {
       signal.throwIfAborted();
       const lock = await this.tryAcquire(jobId, executionId);
       if (lock) return lock;
-      if (waiter) await this.redis.eval(WAITER_LUA, 1, waiter, executionId, this.lockTtlMs);
+      if (queued) await this.waiter.refresh(jobId, executionId, this.lockTtlMs);
       await sleep(POLL_MS, signal);
     }
   }

@@ -7,6 +7,7 @@ import type { AppConfig } from '@cronbundle/config';
 import { RunLock, type KeepAlive } from '@cronbundle/coordination';
 import {
   isTerminalStatus,
+  jitterDelayMs,
   nextSlotAfter,
   type ExecutionError,
   type JobDefinition,
@@ -41,7 +42,9 @@ export type DeliveryOutcome =
   /** Nothing more to do: complete the BullMQ job. */
   | { kind: 'done'; executionId?: string; status?: string }
   /** The worker is shutting down: put the BullMQ job back in the waiting list for another worker. */
-  | { kind: 'handback'; executionId?: string };
+  | { kind: 'handback'; executionId?: string }
+  /** A scheduled run whose jitter delay has not passed: delay the BullMQ job until `until` (epoch ms). */
+  | { kind: 'delay'; executionId: string; until: number };
 
 /** A failed attempt; `retry` false means BullMQ must not try again (timeouts, bad definitions). */
 export class RunFailedError extends Error {
@@ -98,6 +101,8 @@ export class RunRunner {
     if (!job) return this.skip(record, 'job deleted', undefined);
     // A disabled job's slots are skipped; an explicit manual trigger still runs.
     if (!job.enabled && record.trigger !== 'manual') return this.skip(record, 'job disabled', job);
+    const delay = await this.jitter(job, record, log);
+    if (delay) return delay;
 
     // Cancel requests reach this delivery from now on, including while it waits for the lock.
     const controller = new AbortController();
@@ -115,7 +120,9 @@ export class RunRunner {
         const kind = abortKindOf(controller.signal);
         if (kind === 'shutdown') return { kind: 'handback', executionId: record.id };
         if (kind === 'cancelled') {
-          await this.store.finishUnstarted(record.id, { status: 'cancelled', reason: 'cancelled by request' });
+          const reason = (await this.store.get(record.id))?.cancelReason ?? 'cancelled by request';
+          if (await this.store.finishUnstarted(record.id, { status: 'cancelled', reason, retention: job.retention }))
+            this.countEnd(job, record, 'cancelled');
           return { kind: 'done', executionId: record.id, status: 'cancelled' };
         }
         throw err;
@@ -126,10 +133,18 @@ export class RunRunner {
         return this.skip(record, reason, job);
       }
       const lock = decision.kind === 'locked' ? decision.lock : undefined;
+      let released = false;
+      // Released before the final write, so whoever sees the record final also finds the job free.
+      const releaseLock = async () => {
+        if (!lock || released) return;
+        released = true;
+        await this.overlap.release(lock).catch(() => undefined);
+      };
       try {
-        return await this.runLocked(delivery, job, record, controller, lock && this.keepLock(lock, controller));
+        const keepAlive = lock && this.keepLock(lock, controller);
+        return await this.runLocked(delivery, job, record, controller, keepAlive, releaseLock);
       } finally {
-        if (lock) await this.overlap.release(lock).catch(() => undefined);
+        await releaseLock();
       }
     } finally {
       unregister();
@@ -149,6 +164,7 @@ export class RunRunner {
     record: Execution,
     controller: AbortController,
     keepAlive: KeepAlive | undefined,
+    releaseLock: () => Promise<void>,
   ): Promise<DeliveryOutcome> {
     const log = this.logger.child({ executionId: record.id, jobId: job.id });
     const started = await this.store.start(record.id, this.workerId);
@@ -167,7 +183,9 @@ export class RunRunner {
 
     const scheduledFor = record.scheduledFor ? Date.parse(record.scheduledFor) : Date.now();
     if (record.trigger === 'schedule' || record.trigger === 'catchup') {
-      this.metrics.scheduleLag.observe(Math.max(0, (Date.now() - scheduledFor) / 1000));
+      // Lag is measured from when the run was due: its slot plus its jitter delay.
+      const due = scheduledFor + (current?.jitterMs ?? 0);
+      this.metrics.scheduleLag.observe(Math.max(0, (Date.now() - due) / 1000));
     }
     const timeoutMs = job.timeoutSeconds * 1000;
     const timer = setTimeout(
@@ -196,6 +214,8 @@ export class RunRunner {
         this.metrics.stageDuration.observe({ stage }, ms / 1000);
         await this.store.recordStage(record.id, attempt, stage, ms);
       });
+      keepAlive?.stop();
+      await releaseLock();
       await this.store.finish(record.id, attempt, { status: 'succeeded', details, retention: job.retention });
       if (details.bundle) this.metrics.bundleSize.observe(details.bundle.sizeBytes);
       this.countEnd(job, record, 'succeeded');
@@ -207,6 +227,8 @@ export class RunRunner {
         .catch((err: unknown) => log.error({ err }, 'could not trigger dependent jobs'));
       return { kind: 'done', executionId: record.id, status: 'succeeded' };
     } catch (err) {
+      keepAlive?.stop();
+      await releaseLock();
       return await this.afterFailure(delivery, job, record, attempt, ctx, err, log);
     } finally {
       clearTimeout(timer);
@@ -274,6 +296,31 @@ export class RunRunner {
     }
     // Rethrow: BullMQ retries (with the job's backoff) or moves the job to the failed set.
     throw new RunFailedError(`${stage}: ${message}`, true);
+  }
+
+  /**
+   * `schedule.jitterSeconds`: a scheduled run starts at its slot plus a delay of 0..N s that is
+   * deterministic per (job, slot), so a redelivery never re-rolls it; the delay is recorded on the
+   * execution (`jitterMs`). Before that time the delivery is delayed (the processor moves the BullMQ
+   * job to the delayed set: no attempt is counted and no second record is made). Manual,
+   * dependency and catch-up runs get no jitter.
+   */
+  private async jitter(job: JobDefinition, record: Execution, log: Logger): Promise<DeliveryOutcome | undefined> {
+    if (record.trigger !== 'schedule' || record.status !== 'queued' || !record.scheduledFor) return undefined;
+    const slot = Date.parse(record.scheduledFor);
+    const jitterMs = record.jitterMs ?? jitterDelayMs(job.schedule, slot, job.id);
+    if (jitterMs <= 0) return undefined;
+    if (record.jitterMs === undefined && (await this.store.setJitter(record.id, jitterMs))) {
+      record.jitterMs = jitterMs;
+      await this.store
+        .log(record.id, { level: 'info', component: 'worker', message: `start delayed by jitter: ${jitterMs} ms` })
+        .catch(() => undefined);
+    }
+    const until = slot + jitterMs;
+    // Never early; a delivery a few ms early (clocks of the workers) is just delayed again.
+    if (Date.now() >= until) return undefined;
+    log.debug({ jitterMs, until: new Date(until).toISOString() }, 'scheduled run delayed by its jitter');
+    return { kind: 'delay', executionId: record.id, until };
   }
 
   private async resolveRecord(delivery: Delivery): Promise<Execution | null> {
