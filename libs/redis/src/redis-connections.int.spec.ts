@@ -61,6 +61,20 @@ describe('RedisConnections against a real redis-server', () => {
     expect(b.status).toBe('end');
   });
 
+  it('closeAll with Redis unreachable returns at once and stops the reconnect loop', async () => {
+    const down = await RedisServer.start();
+    const own = new RedisConnections({ url: down.url, name: 'closing-down' });
+    const a = own.create('command');
+    await a.ping();
+    await down.stop();
+    await waitFor(() => a.status === 'reconnecting', { what: 'the client to start reconnecting' });
+    const started = Date.now();
+    await own.closeAll();
+    expect(Date.now() - started).toBeLessThan(500); // no round trip can happen; it used to wait its 1 s bound
+    // ioredis emits nothing for this case (its status stays 'reconnecting'); its pending retry is gone.
+    expect((a as unknown as { reconnectTimeout: unknown }).reconnectTimeout).toBeNull();
+  });
+
   it('keys live under the prefix', () => {
     const prefix = testPrefix();
     const keys = new RedisKeys(prefix);

@@ -59,6 +59,12 @@ export class RedisConnections {
     await Promise.all(
       all.map((client) => {
         if (client.status === 'end') return undefined;
+        if (client.status !== 'ready' && client.status !== 'connect') {
+          // Reconnecting to an unreachable Redis: disconnect cancels the retry, but ioredis emits no
+          // 'end' for it, so waiting would only burn the bound below on every shutdown.
+          client.disconnect(false);
+          return undefined;
+        }
         const ended = new Promise<void>((resolve) => {
           client.once('end', () => resolve());
           setTimeout(resolve, 1000).unref();
