@@ -8,7 +8,7 @@ export const clusterInfoCollector = defineCollector<ClusterInfoSpec>({
   scope: 'cluster',
   defaultTitle: 'cluster-info',
   async collect(ctx) {
-    const client = kubeClientFor(ctx);
+    const client = await kubeClientFor(ctx);
     let info;
     try {
       info = await client.serverVersion();

@@ -51,7 +51,7 @@ export const clusterResourcesCollector = defineCollector<ClusterResourcesSpec>({
   scope: 'cluster',
   defaultTitle: 'cluster-resources',
   async collect(ctx) {
-    const client = kubeClientFor(ctx);
+    const client = await kubeClientFor(ctx);
     const tally = { requests: 0, failures: [] as string[] };
     const attempt: Attempt = async (what, call) => {
       tally.requests++;

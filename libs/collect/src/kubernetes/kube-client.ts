@@ -1,15 +1,13 @@
 import type { Writable } from 'node:stream';
-import {
-  ApiException,
+import type {
   AppsV1Api,
   CoreV1Api,
-  Log,
-  Observable,
-  ResponseContext,
+  KubeConfig,
+  ObservableMiddleware,
+  RequestContext,
   VersionApi,
-  type KubeConfig,
-  type ObservableMiddleware,
 } from '@kubernetes/client-node';
+import { kubeLib } from './kube-lib';
 import { contextNamespace } from './kube-config';
 
 /** A Kubernetes object or list as the API server sent it (wire field names, unknown fields kept). */
@@ -58,6 +56,8 @@ export class KubeClient {
     readonly config: KubeConfig,
     private readonly signal?: AbortSignal,
   ) {
+    // The config came from loadClusterConfig, which loaded the library.
+    const { AppsV1Api, CoreV1Api, VersionApi } = kubeLib();
     this.core = config.makeApiClient(CoreV1Api);
     this.apps = config.makeApiClient(AppsV1Api);
     this.version = config.makeApiClient(VersionApi);
@@ -138,7 +138,7 @@ export class KubeClient {
     const signal = this.signal;
     signal?.addEventListener('abort', abort, { once: true });
     try {
-      controller = await new Log(this.config).log(namespace, pod, container, destination, query);
+      controller = await new (kubeLib().Log)(this.config).log(namespace, pod, container, destination, query);
     } catch (err) {
       signal?.removeEventListener('abort', abort);
       throw toKubeError(err, undefined);
@@ -155,10 +155,11 @@ export class KubeClient {
   private async raw<T extends KubeObject>(call: (options: ApiOptions) => Promise<unknown>): Promise<T> {
     let body: string | undefined;
     const signal = this.signal;
+    const { Observable, ResponseContext } = kubeLib();
     const capture: ObservableMiddleware = {
       pre(request) {
         if (signal) request.setSignal(signal);
-        return new Observable(Promise.resolve(request));
+        return new Observable<RequestContext>(Promise.resolve(request));
       },
       post(response) {
         const read = response.body.text().then((text) => {
@@ -186,7 +187,7 @@ export class KubeClient {
 /** One line naming the HTTP status and the server's reason, never the response headers. */
 export function toKubeError(err: unknown, body: string | undefined): Error {
   if (err instanceof KubeApiError) return err;
-  if (err instanceof ApiException) {
+  if (err instanceof kubeLib().ApiException) {
     const code = Number(err.code);
     const text = body ?? (typeof err.body === 'string' ? err.body : undefined);
     let detail: string | undefined;

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { isIPv6 } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeLib } from './kube-lib';
 
 export const SERVICE_ACCOUNT_ROOT = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -27,10 +28,11 @@ export interface LoadClusterOptions {
  * then `$HOME/.kube/config`, then the in-cluster service account. Where loadFromDefault would fall
  * back to an unauthenticated `http://localhost:8080`, this returns undefined: no cluster configured.
  */
-export function loadClusterConfig(
+export async function loadClusterConfig(
   env: Record<string, string | undefined>,
   options: LoadClusterOptions = {},
-): KubeConfig | undefined {
+): Promise<KubeConfig | undefined> {
+  const { KubeConfig } = await loadKubeLib();
   const kc = new KubeConfig();
   const files = (env.KUBECONFIG ?? '').split(delimiter).filter((f) => f.length > 0);
   if (files.length > 0) {

@@ -6,10 +6,10 @@ import { loadClusterConfig, NoClusterError } from './kube-config';
  * The client for one collector run, from the cluster configuration the worker's environment names
  * (KUBECONFIG, ~/.kube/config, in-cluster service account); NoClusterError when there is none.
  */
-export function kubeClientFor(ctx: CollectorContext<object>): KubeClient {
+export async function kubeClientFor(ctx: CollectorContext<object>): Promise<KubeClient> {
   let config;
   try {
-    config = loadClusterConfig(ctx.policy.env);
+    config = await loadClusterConfig(ctx.policy.env);
   } catch (err) {
     throw new Error(`cannot load the cluster configuration: ${errorText(err)}`, { cause: err });
   }

@@ -21,7 +21,7 @@ export const logsCollector = defineCollector<LogsSpec>({
   scope: 'cluster',
   defaultTitle: 'logs',
   async collect(ctx) {
-    const client = kubeClientFor(ctx);
+    const client = await kubeClientFor(ctx);
     const spec = ctx.spec;
     const folder = trimSlashes(spec.name || '');
     const errorsFile = spec.name

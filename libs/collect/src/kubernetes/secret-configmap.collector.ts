@@ -30,7 +30,7 @@ function lookupCollector(flavour: Flavour): Collector {
     scope: 'cluster',
     defaultTitle: flavour.defaultTitle,
     async collect(ctx) {
-      const client = kubeClientFor(ctx);
+      const client = await kubeClientFor(ctx);
       const spec = ctx.spec;
       const namespace = spec.namespace || client.defaultNamespace;
       const errorsFile = [

@@ -40,7 +40,7 @@ export interface ResolveSpecRefOptions extends LoadClusterOptions {
  */
 export async function resolveKubernetesSpecRef(specRef: string, options: ResolveSpecRefOptions): Promise<string> {
   const ref = parseKubernetesSpecRef(specRef);
-  const config = loadClusterConfig(options.env, options);
+  const config = await loadClusterConfig(options.env, options);
   if (!config) throw new Error(`specRef "${specRef}" cannot be read: ${new NoClusterError().message}`);
   const client = new KubeClient(config, options.signal);
   let object;

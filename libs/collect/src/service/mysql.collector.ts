@@ -1,4 +1,5 @@
-import { createConnection, type Connection, type ConnectionOptions, type RowDataPacket } from 'mysql2/promise';
+// Types only: the driver loads on first use (docs/BENCHMARKS.md, memory).
+import type { Connection, ConnectionOptions, RowDataPacket } from 'mysql2/promise';
 import { defineCollector } from '../framework/collector.types';
 import type { DatabaseSpec } from '../spec/collector-schemas';
 import {
@@ -64,6 +65,7 @@ export async function probeMysql(spec: DatabaseSpec, timeoutMs: number, signal: 
   }
   const stop = aborted(signal);
   stop.catch(() => undefined);
+  const { createConnection } = await import('mysql2/promise');
   const connecting = createConnection(options);
   let connection: Connection | undefined;
   try {

@@ -1,4 +1,5 @@
-import { Client } from 'pg';
+// Types only: the driver loads on first use (docs/BENCHMARKS.md, memory).
+import type { Client } from 'pg';
 import { defineCollector } from '../framework/collector.types';
 import type { DatabaseSpec } from '../spec/collector-schemas';
 import {
@@ -35,6 +36,7 @@ export async function probePostgres(
   try {
     if (!/^postgres(ql)?:\/\//i.test(spec.uri)) throw new Error('uri must start with postgres:// or postgresql://');
     const ssl = tlsOptions(spec.tls);
+    const { Client } = await import('pg');
     client = new Client({
       connectionString: spec.uri,
       connectionTimeoutMillis: Math.min(timeoutMs, CONNECT_TIMEOUT_MS),

@@ -1,7 +1,8 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { isIP } from 'node:net';
-import { HeadBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+// Types only: the SDK loads on first use (docs/BENCHMARKS.md, memory).
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { defineCollector } from '../framework/collector.types';
 import { AddressGuard } from '../framework/net-guard';
 import type { ClusterCollectorSpec } from '../spec/collector-schemas';
@@ -89,11 +90,13 @@ export async function probeS3Bucket(
         if (refusal) return result(false, false, refusal);
       }
     }
+    const { S3Client } = await import('@aws-sdk/client-s3');
     client = new S3Client(s3ClientConfig(spec, options.timeoutMs, options.guard));
   } catch (err) {
     return result(false, false, errorMessage(err));
   }
   try {
+    const { HeadBucketCommand } = await import('@aws-sdk/client-s3');
     await client.send(new HeadBucketCommand({ Bucket: bucketName }), { abortSignal: options.signal });
     return result(true, true);
   } catch (err) {
