@@ -189,6 +189,10 @@ describe('cronbundle collect / validate (built CLI)', () => {
     const limits = JSON.parse(files.get('execution-data/limits.json')!.toString());
     expect(limits).toMatchObject({ maxBundleBytes: 2048, exhausted: true });
     expect(limits.truncatedCollectors.length + limits.skippedCollectors.length).toBeGreaterThan(0);
+    for (const label of limits.truncatedCollectors as string[])
+      expect(res.stderr).toMatch(
+        new RegExp(`${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} ok \\(\\d+ ms\\), output truncated`),
+      );
     const collected = [...files.entries()].filter(
       ([p]) =>
         ![

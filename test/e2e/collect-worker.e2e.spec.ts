@@ -124,6 +124,7 @@ describe('worker collect: specRef files and the bundle size limit (built process
     expect(done.logs!.map((l) => l.message)).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/bundle size limit of 4096 bytes reached; truncated: data "big.txt"/),
+        'data "big.txt": output truncated at its size cap',
       ]),
     );
 

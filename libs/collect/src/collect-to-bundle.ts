@@ -251,6 +251,7 @@ async function collectExternally(
     total: 1,
     ms,
     ...(error !== undefined ? { error } : {}),
+    ...(truncated ? { truncated: true } : {}),
   });
   const result: CollectorResult = {
     type: name,

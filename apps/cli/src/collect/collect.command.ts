@@ -40,7 +40,8 @@ export function progressLine(event: CollectEvent): string | undefined {
   if (event.type === 'collector:start') return undefined;
   const at = `[${event.index + 1}/${event.total}] ${event.collector} "${event.name}"`;
   if (event.type === 'collector:skipped') return `${at} skipped: ${event.reason}`;
-  return event.error !== undefined ? `${at} failed (${event.ms} ms): ${event.error}` : `${at} ok (${event.ms} ms)`;
+  if (event.error !== undefined) return `${at} failed (${event.ms} ms): ${event.error}`;
+  return event.truncated ? `${at} ok (${event.ms} ms), output truncated` : `${at} ok (${event.ms} ms)`;
 }
 
 export function collectCommand(version: string): Command {

@@ -35,6 +35,8 @@ export class BundleCollectStage implements CollectStage {
       onProgress: (event) => {
         if (event.type === 'collector:end' && event.error !== undefined)
           ctx.log('warn', 'collector', `${event.collector} "${event.name}" failed: ${event.error}`);
+        else if (event.type === 'collector:end' && event.truncated)
+          ctx.log('warn', 'collector', `${event.collector} "${event.name}": output truncated at its size cap`);
         else if (event.type === 'log' && event.entry.level !== 'debug')
           ctx.log(event.entry.level, 'collector', `${event.entry.collector}: ${event.entry.message}`);
       },

@@ -150,10 +150,17 @@ describe('runCollectors', () => {
       }),
     ]);
     const sink = new MemorySink();
-    const summary = await runCollectors(spec([{ cpu: {} }]), sink, { registry, maxCollectorBytes: 500 });
+    const events: CollectEvent[] = [];
+    const summary = await runCollectors(spec([{ cpu: {} }]), sink, {
+      registry,
+      maxCollectorBytes: 500,
+      onProgress: (e) => events.push(e),
+    });
     expect(sink.files.get('a.bin')!.length).toBe(500);
     expect(sink.files.has('b.txt')).toBe(false);
     expect(summary.results[0]!.truncated).toBe(true);
+    // The progress event says so too: the worker logs it on the execution, the CLI prints it.
+    expect(events.find((e) => e.type === 'collector:end')).toMatchObject({ truncated: true });
   });
 
   it('resolves ${env:…} references at run time and keeps resolved values out of errors', async () => {

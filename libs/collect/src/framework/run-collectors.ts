@@ -25,7 +25,17 @@ export interface CollectorsSummary {
 
 export type CollectEvent =
   | { type: 'collector:start'; collector: string; name: string; index: number; total: number }
-  | { type: 'collector:end'; collector: string; name: string; index: number; total: number; ms: number; error?: string }
+  | {
+      type: 'collector:end';
+      collector: string;
+      name: string;
+      index: number;
+      total: number;
+      ms: number;
+      error?: string;
+      /** Its output hit the per-collector cap (or the bundle budget) and was cut. */
+      truncated?: boolean;
+    }
   | { type: 'collector:skipped'; collector: string; name: string; index: number; total: number; reason: string }
   | { type: 'log'; entry: CollectorLogEntry };
 
@@ -188,6 +198,7 @@ export async function runCollectors(
       total,
       ms,
       ...(error !== undefined ? { error } : {}),
+      ...(output.truncated ? { truncated: true } : {}),
     });
   };
 
