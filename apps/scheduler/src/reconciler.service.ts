@@ -6,6 +6,7 @@ import type { Logger } from '@cronbundle/observability';
 import { RunSchedulers } from '@cronbundle/queue';
 import { RedisKeys } from '@cronbundle/redis';
 import { JobRegistry } from '@cronbundle/registry';
+import { forEachBounded } from './bounded';
 import { isScheduled, planReconcile } from './reconcile-plan';
 import { SchedulerMetrics } from './scheduler.metrics';
 import { SlotAccountant } from './slot-accountant.service';
@@ -19,11 +20,16 @@ export interface ReconcileResult {
   revision: number;
 }
 
+/** BullMQ job-scheduler writes a full reconcile keeps in flight at once. */
+export const RECONCILE_CONCURRENCY = 64;
+
 /**
  * Registry → BullMQ job schedulers, leader only. Every BullMQ write is preceded by
- * `assertLeader()`, which also checks the lease deadline on the monotonic clock, so a leader that
- * was paused past its lease refuses before writing; the pass ends with a fenced write of the
- * revision it applied, which Redis refuses for a stale epoch.
+ * `assertLeader()` (synchronously, right before the call), which also checks the lease deadline on
+ * the monotonic clock, so a leader that was paused past its lease refuses before writing; the pass
+ * ends with a fenced write of the revision it applied, which Redis refuses for a stale epoch. A full
+ * pass keeps up to RECONCILE_CONCURRENCY writes in flight; the first refused check stops it from
+ * starting any more, so after leadership is lost at most that many writes already sent can land.
  */
 @Injectable()
 export class Reconciler {
@@ -54,15 +60,15 @@ export class Reconciler {
     }
     const actual = await this.schedulers.list();
     const plan = planReconcile(defs, actual, Date.now());
-    for (const def of plan.upsert) {
+    await forEachBounded(plan.upsert, RECONCILE_CONCURRENCY, async (def) => {
       this.elector.assertLeader();
       await this.schedulers.upsert(def);
-    }
-    for (const id of plan.remove) {
+    });
+    await forEachBounded(plan.remove, RECONCILE_CONCURRENCY, async (id) => {
       this.elector.assertLeader();
       await this.schedulers.remove(id);
       this.accountant.forget(id);
-    }
+    });
     this.definitions.clear();
     for (const def of defs) this.definitions.set(def.id, def);
     await this.fenced.setFenced(

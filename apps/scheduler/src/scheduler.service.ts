@@ -77,6 +77,12 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       this.lastRevision = r.revision;
       await this.accountant.sweep(this.reconciler.definitions.values());
     });
+    // Registries written before the dependants index existed: build it once (workers scan until then).
+    this.enqueue('dependants index rebuild', async () => {
+      if (await this.registry.dependantsIndexReady()) return;
+      const r = await this.registry.rebuildDependantsIndex();
+      this.logger.info({ component: 'registry', ...r }, 'dependants index built');
+    });
     this.timers.push(
       setInterval(
         () => this.enqueue('periodic reconcile', () => this.reconciler.reconcileAll()),

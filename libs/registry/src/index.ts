@@ -3,6 +3,7 @@ export type {
   JobPage,
   JobRegistryOptions,
   ListJobsQuery,
+  RebuildDependantsResult,
   RegistryEvent,
   RegistryEventType,
   RegistrySubscription,

@@ -14,7 +14,7 @@ import {
   ValidationIssue,
 } from '@cronbundle/core';
 import type { RedisKeys } from '@cronbundle/redis';
-import { CREATE, DELETE, runScript, SYNC, UPDATE } from './registry.scripts';
+import { CREATE, DELETE, INDEX_DEPENDANTS, PRUNE_DEPENDANTS, runScript, SYNC, UPDATE } from './registry.scripts';
 
 export type RegistryEventType = 'created' | 'updated' | 'deleted';
 
@@ -67,10 +67,21 @@ const MAX_LIMIT = 1000;
 const SCAN_BATCH = 200;
 /** Ids examined per list call at most, so a filter matching nothing cannot make one call read everything. */
 const SCAN_BUDGET = 5000;
+/** Format version of the dependants index, stored in `P:jobs:dependants` once it is complete. */
+const DEPENDANTS_INDEX_VERSION = '1';
+
+export interface RebuildDependantsResult {
+  /** Job records read (each added to the sets of its dependsOn). */
+  indexed: number;
+  /** Set members dropped because their job is gone or no longer depends on the set's job. */
+  pruned: number;
+}
 
 /**
  * Job definitions in Redis (ARCHITECTURE.md §7): `P:job:<id>` JSON, `P:jobs` index (all scores 0,
- * so it is ordered by id and pages by ZRANGEBYLEX), `P:jobs:rev` revision, `P:events` channel.
+ * so it is ordered by id and pages by ZRANGEBYLEX), `P:jobs:rev` revision, `P:events` channel,
+ * `P:job:<id>:dependants` (set of the jobs whose dependsOn contains <id>, kept by the same scripts
+ * that write the records; `P:jobs:dependants` marks it complete, see rebuildDependantsIndex).
  */
 export class JobRegistry {
   private readonly now: () => Date;
@@ -91,8 +102,14 @@ export class JobRegistry {
     const [status] = await runScript(
       this.redis,
       CREATE,
-      [this.keys.job(spec.id), this.keys.jobs, this.keys.jobsRevision, this.keys.jobsFromFiles],
-      [this.keys.events, spec.id, JSON.stringify(record), 'api', ''],
+      [
+        this.keys.job(spec.id),
+        this.keys.jobs,
+        this.keys.jobsRevision,
+        this.keys.jobsFromFiles,
+        this.keys.jobDependantsIndexed,
+      ],
+      [this.keys.events, spec.id, JSON.stringify(record), 'api', '', this.keys.jobPrefix, DEPENDANTS_INDEX_VERSION],
     );
     if (status === 'exists') throw new ConflictError(`job ${spec.id} already exists`, 'exists');
     return record;
@@ -127,16 +144,19 @@ export class JobRegistry {
     for (const r of records) {
       pipeline.evalsha(
         sha,
-        4,
+        5,
         this.keys.job(r.id),
         this.keys.jobs,
         this.keys.jobsRevision,
         this.keys.jobsFromFiles,
+        this.keys.jobDependantsIndexed,
         this.keys.events,
         r.id,
         JSON.stringify(r),
         'api',
         '',
+        this.keys.jobPrefix,
+        DEPENDANTS_INDEX_VERSION,
       );
     }
     const replies = (await pipeline.exec()) ?? [];
@@ -250,7 +270,7 @@ export class JobRegistry {
       this.redis,
       DELETE,
       [this.keys.job(id), this.keys.jobs, this.keys.jobsRevision, this.keys.jobsFromFiles],
-      [this.keys.events, id, 'api', options.expectedVersion ?? ''],
+      [this.keys.events, id, 'api', options.expectedVersion ?? '', this.keys.jobPrefix],
     );
     if (status === 'notfound') throw new NotFoundError('job', id);
     if (status === 'file') throw fileManaged(id);
@@ -317,13 +337,76 @@ export class JobRegistry {
       const [status] = await runScript(
         this.redis,
         SYNC,
-        [this.keys.jobs, this.keys.jobsRevision, this.keys.jobsFromFiles, ...keys],
-        [this.keys.events, ...args],
+        [this.keys.jobs, this.keys.jobsRevision, this.keys.jobsFromFiles, this.keys.jobDependantsIndexed, ...keys],
+        [this.keys.events, this.keys.jobPrefix, DEPENDANTS_INDEX_VERSION, ...args],
       );
       if (status === 'ok') return result;
       if (attempt >= 10)
         throw new ConflictError('job files could not be synced: the registry kept changing underneath', 'busy');
     }
+  }
+
+  /** Definitions by id in one MGET, undefined where absent (same order as `ids`). */
+  async findMany(ids: string[]): Promise<(JobDefinition | undefined)[]> {
+    const valid = ids.filter((id) => JOB_ID_PATTERN.test(id));
+    if (valid.length === 0) return ids.map(() => undefined);
+    const values = await this.redis.mget(...valid.map((id) => this.keys.job(id)));
+    const byId = new Map(valid.map((id, i) => [id, values[i]]));
+    return ids.map((id) => {
+      const json = byId.get(id);
+      return json == null ? undefined : (JSON.parse(json) as JobDefinition);
+    });
+  }
+
+  /**
+   * Ids of the jobs whose dependsOn contains `id` (one SMEMBERS of `P:job:<id>:dependants`),
+   * sorted. Complete only once `dependantsIndexReady()`; the records are the truth, so a caller
+   * acting on them re-reads the definitions (findMany).
+   */
+  async dependantsOf(id: string): Promise<string[]> {
+    if (!JOB_ID_PATTERN.test(id)) return [];
+    return (await this.redis.smembers(this.keys.jobDependants(id))).sort();
+  }
+
+  /** Whether the dependants index has been built from every record (rebuildDependantsIndex ran). */
+  async dependantsIndexReady(): Promise<boolean> {
+    return (await this.redis.get(this.keys.jobDependantsIndexed)) === DEPENDANTS_INDEX_VERSION;
+  }
+
+  /**
+   * Build the dependants index from the records: add every job to the sets of its dependsOn, then
+   * drop set members that no longer hold, then mark the index complete. For data written before the
+   * index existed (or by a writer older than it). Safe while the registry is written, and to run
+   * twice at once: every step is one script that reads the record it indexes. Writes only add and
+   * remove entries that are true or false at that moment, so readers never see a correct entry
+   * vanish. The first job created in an empty registry marks the index complete; otherwise
+   * `P:jobs:dependants` unset (or `DEL`eted by an operator) makes the scheduler leader run this on
+   * its next election.
+   */
+  async rebuildDependantsIndex(): Promise<RebuildDependantsResult> {
+    let indexed = 0;
+    let pruned = 0;
+    for (let after = '-'; ;) {
+      const ids = await this.redis.zrangebylex(this.keys.jobs, after, '+', 'LIMIT', 0, 500);
+      if (ids.length === 0) break;
+      await runScript(this.redis, INDEX_DEPENDANTS, [this.keys.jobs], [this.keys.jobPrefix, ...ids]);
+      indexed += ids.length;
+      after = `(${ids[ids.length - 1]}`;
+    }
+    const match = `${globEscape(this.keys.jobPrefix)}*:dependants`;
+    let cursor = '0';
+    do {
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+      cursor = next;
+      for (const key of found) {
+        const dep = key.slice(this.keys.jobPrefix.length, -':dependants'.length);
+        if (!JOB_ID_PATTERN.test(dep)) continue;
+        const [, removed] = await runScript(this.redis, PRUNE_DEPENDANTS, [key], [this.keys.jobPrefix, dep]);
+        pruned += Number(removed);
+      }
+    } while (cursor !== '0');
+    await this.redis.set(this.keys.jobDependantsIndexed, DEPENDANTS_INDEX_VERSION);
+    return { indexed, pruned };
   }
 
   /** The registry revision: the number of writes ever made (0 when empty). */
@@ -386,7 +469,7 @@ export class JobRegistry {
       this.redis,
       UPDATE,
       [this.keys.job(id), this.keys.jobsRevision],
-      [this.keys.events, id, expected, JSON.stringify(next), mode],
+      [this.keys.events, id, expected, JSON.stringify(next), mode, this.keys.jobPrefix],
     );
     if (status === 'ok') return 'ok';
     if (status === 'notfound') return new NotFoundError('job', id);
@@ -404,6 +487,10 @@ function stripSystem(job: JobDefinition): JobDefinitionSpec {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   const { source, version, createdAt, updatedAt, nextRunAt, lastExecution, ...spec } = job;
   return spec;
+}
+
+function globEscape(s: string): string {
+  return s.replace(/[*?[\]\\]/g, '\\$&');
 }
 
 function contentHash(def: JobDefinitionSpec): string {
