@@ -13,13 +13,19 @@ interface ExecutionBody {
   workerId: string | null;
   finishedAt: string | null;
   bundle?: { name: string };
-  attempts: { attempt: number; workerId: string; status: string; error?: string }[];
+  attempts: { attempt: number; workerId: string; status: string; startedAt: string; error?: string }[];
 }
 
-function sleepingJob(id: string, seconds: number) {
+interface LockValue {
+  token: string;
+  executionId: string;
+}
+
+function sleepingJob(id: string, seconds: number, overlapPolicy = 'skip') {
   return {
     id,
     schedule: { cron: '0 0 1 1 *' },
+    overlapPolicy,
     retry: { attempts: 1, backoffSeconds: 0 },
     spec: {
       apiVersion: 'troubleshoot.sh/v1beta2',
@@ -84,15 +90,34 @@ describe('worker crash and shutdown recovery (built processes, real Redis)', () 
     rmSync(uploadDir, { recursive: true, force: true });
   });
 
-  it('SIGKILL of the worker running a long execution: another worker completes it; both attempts recorded', async () => {
-    const workers = { 'worker-a': await startWorker('worker-a'), 'worker-b': await startWorker('worker-b') };
-    await registry.create(sleepingJob('crashy', 6));
+  it('SIGKILL of the worker running a long execution: another worker restarts it within 10 s and completes it; both attempts recorded', async () => {
+    // The default run lock ttl (15 s) outlives the 10 s bound: the restart cannot come from the
+    // dead attempt's lock expiring, only from the redelivery taking it over (overlap skip).
+    const lockEnv = { RUN_LOCK_MS: '15000' };
+    const workers = {
+      'worker-a': await startWorker('worker-a', lockEnv),
+      'worker-b': await startWorker('worker-b', lockEnv),
+    };
+    await registry.create(sleepingJob('crashy', 6, 'skip'));
     const id = await trigger('crashy');
     const running = await until(id, (e) => e.status === 'running' && e.workerId !== null, 'to run');
     const victim = running.workerId as keyof typeof workers;
     const survivor = victim === 'worker-a' ? 'worker-b' : 'worker-a';
+    const lockOf = async () => JSON.parse((await redis.get(keys.runLock('crashy'))) ?? 'null') as LockValue | null;
+    const deadLock = await lockOf();
+    expect(deadLock).toMatchObject({ executionId: id, token: expect.stringMatching(`^${victim}/`) });
     const killedAt = Date.now();
+    const deadLockExpiresAt = killedAt + (await redis.pttl(keys.runLock('crashy')));
     expect((await workers[victim].stop('SIGKILL')).signal).toBe('SIGKILL');
+
+    // BullMQ lock 5 s (renewed every 2.5 s) + stalled check every 2.5 s: ≤ 7.5 s, plus the pick-up.
+    const restarted = await until(id, (e) => e.attempts.length >= 2, 'to restart on the other worker', 20_000);
+    expect(restarted.attempts[1]).toMatchObject({ attempt: 2, workerId: survivor });
+    const restartedAt = Date.parse(restarted.attempts[1].startedAt);
+    expect(restartedAt - killedAt).toBeLessThan(10_000);
+    // While the dead attempt's run lock was still live: the redelivery took it over (new token).
+    expect(restartedAt).toBeLessThan(deadLockExpiresAt);
+    expect(await lockOf()).toMatchObject({ executionId: id, token: expect.stringMatching(`^${survivor}/`) });
 
     const done = await until(id, (e) => e.status === 'succeeded' || e.status === 'failed', 'to finish', 40_000);
     expect(done.status).toBe('succeeded');
@@ -101,7 +126,7 @@ describe('worker crash and shutdown recovery (built processes, real Redis)', () 
       [2, survivor, 'succeeded'],
     ]);
     expect(done.attempts[0].error).toMatch(/stopped before finishing/);
-    // Redelivered by the stalled check (≤ ~15 s), then a 6 s run.
+    // Redelivered by the stalled check (≤ 10 s), then a 6 s run.
     expect(Date.parse(done.finishedAt!) - killedAt).toBeLessThan(30_000);
     const history = (await (await fetch(`${api.url}/api/v1/jobs/crashy/executions`)).json()) as {
       items: ExecutionBody[];

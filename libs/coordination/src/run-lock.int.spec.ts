@@ -92,6 +92,65 @@ describe('RunLock against a real redis-server', () => {
     await locks.release(lock);
   });
 
+  it('a redelivery (same execution and delivery) takes the lock over at once; the dead attempt is fenced out', async () => {
+    // Another worker's instance: its attempt was SIGKILLed and its lock is still live for 60 s.
+    const dead = new RunLock(redis, keys, 'worker-a:1');
+    const old = (await dead.acquire({ jobId: 'daily', executionId: 'exec-1', ttlMs: 60_000, deliveryId: 'manual:1' }))!;
+    expect(old.takenOver).toBeUndefined();
+
+    const lock = await locks.acquire({ jobId: 'daily', executionId: 'exec-1', ttlMs: 5000, deliveryId: 'manual:1' });
+    expect(lock).toMatchObject({ jobId: 'daily', executionId: 'exec-1', deliveryId: 'manual:1', takenOver: true });
+    expect(lock!.token).not.toBe(old.token);
+    // The new attempt's ttl, not what was left of the old one's.
+    expect(await redis.pttl(keys.runLock('daily'))).toBeLessThanOrEqual(5000);
+    expect(await locks.inspect('daily')).toEqual({
+      runningExecutionId: 'exec-1',
+      startedAt: lock!.startedAt,
+      lockExpiresAt: expect.any(String),
+    });
+
+    // The dead attempt's late writes are refused and leave the new holder's lock as it is.
+    expect(await dead.extend(old, 60_000)).toBe(false);
+    expect(await dead.release(old)).toBe(false);
+    expect(await redis.pttl(keys.runLock('daily'))).toBeLessThanOrEqual(5000);
+    expect(JSON.parse((await redis.get(keys.runLock('daily')))!)).toMatchObject({ token: lock!.token });
+    // The new holder's own extend and release work.
+    expect(await locks.extend(lock!, 10_000)).toBe(true);
+    expect(await locks.release(lock!)).toBe(true);
+    expect(await locks.inspect('daily')).toBeNull();
+  });
+
+  it('keepAlive of a taken-over attempt (alive after all) reports the lock lost and aborts', async () => {
+    const stalled = new RunLock(redis, keys, 'worker-a:1');
+    const old = (await stalled.acquire({ jobId: 'daily', executionId: 'exec-1', ttlMs: 600, deliveryId: 'd1' }))!;
+    let resolveLost!: (reason: RunLockLostReason) => void;
+    const lost = new Promise<RunLockLostReason>((resolve) => (resolveLost = resolve));
+    const keepAlive = stalled.keepAlive(old, { intervalMs: 50, onLost: resolveLost });
+    const lock = (await locks.acquire({ jobId: 'daily', executionId: 'exec-1', ttlMs: 5000, deliveryId: 'd1' }))!;
+    expect(lock.takenOver).toBe(true);
+    expect(await withDeadline(lost, 2000, 'onLost')).toBe('lost');
+    expect(keepAlive.signal.aborted).toBe(true);
+    expect(JSON.parse((await redis.get(keys.runLock('daily')))!)).toMatchObject({ token: lock.token });
+    await locks.release(lock);
+  });
+
+  it('no takeover for another execution, another delivery, or an acquire without a delivery id', async () => {
+    const held = (await locks.acquire({ jobId: 'daily', executionId: 'exec-1', ttlMs: 5000, deliveryId: 'd1' }))!;
+    const other = new RunLock(redis, keys, 'worker-b:2');
+    expect(await other.acquire({ jobId: 'daily', executionId: 'exec-2', ttlMs: 5000, deliveryId: 'd1' })).toBeNull();
+    expect(await other.acquire({ jobId: 'daily', executionId: 'exec-1', ttlMs: 5000, deliveryId: 'd2' })).toBeNull();
+    expect(await other.acquire({ jobId: 'daily', executionId: 'exec-1', ttlMs: 5000 })).toBeNull();
+    // A lock taken without a delivery id is never taken over.
+    const plain = (await locks.acquire({ jobId: 'weekly', executionId: 'exec-3', ttlMs: 5000 }))!;
+    expect(await other.acquire({ jobId: 'weekly', executionId: 'exec-3', ttlMs: 5000, deliveryId: 'd3' })).toBeNull();
+    // Corrupt or foreign values are never taken over either.
+    await redis.set(keys.runLock('monthly'), 'not json', 'PX', 5000);
+    expect(await other.acquire({ jobId: 'monthly', executionId: 'exec-4', ttlMs: 5000, deliveryId: 'd4' })).toBeNull();
+    expect(JSON.parse((await redis.get(keys.runLock('daily')))!)).toMatchObject({ token: held.token });
+    expect(JSON.parse((await redis.get(keys.runLock('weekly')))!)).toMatchObject({ token: plain.token });
+    expect(await redis.get(keys.runLock('monthly'))).toBe('not json');
+  });
+
   it('keepAlive aborts the run and calls onLost when the lock was stolen', async () => {
     const lock = (await locks.acquire({ jobId: 'daily', executionId: 'exec-1', ttlMs: 600 }))!;
     let resolveLost!: (reason: RunLockLostReason) => void;

@@ -11,6 +11,10 @@ export interface HeldRunLock {
   token: string;
   ttlMs: number;
   startedAt: string;
+  /** The delivery (BullMQ job id) the lock was taken for, when one was given. */
+  deliveryId?: string;
+  /** True when the acquire took the lock over from an earlier attempt of the same delivery. */
+  takenOver?: boolean;
 }
 
 /** What the API shows in its 409 body (ARCHITECTURE.md §6) and in job status. */
@@ -39,6 +43,25 @@ export interface KeepAlive {
   stop(): void;
 }
 
+/**
+ * Take a run lock. KEYS: lock key; ARGV: value, ttlMs, executionId, deliveryId ('' for none).
+ * Free: set it (1). Held by the same execution *and* the same delivery: a redelivery of that
+ * delivery after its worker was declared dead; overwrite it with the new value, whose new token
+ * fences the old holder out (2). Anything else: 0.
+ */
+const ACQUIRE_LUA = `
+local v = redis.call('GET', KEYS[1])
+if v then
+  if ARGV[4] == '' then return 0 end
+  local ok, d = pcall(cjson.decode, v)
+  if not (ok and type(d) == 'table' and d.executionId == ARGV[3] and d.deliveryId == ARGV[4]) then return 0 end
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 2
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`;
+
 const READ_LUA = `
 local v = redis.call('GET', KEYS[1])
 if not v then return false end
@@ -47,8 +70,18 @@ return { v, redis.call('PTTL', KEYS[1]) }
 
 /**
  * Per-job run locks for overlap policies (ARCHITECTURE.md §8), key `P:lock:run:<jobId>`, value
- * JSON `{token, executionId, startedAt}` with PX. Extend and release are compare-and-set on the
- * token, so a run whose lock expired and was taken over can never extend or free the new holder's.
+ * JSON `{token, executionId, startedAt, deliveryId?}` with PX. Extend and release are
+ * compare-and-set on the token, so a run whose lock expired or was taken over can never extend or
+ * free the new holder's.
+ *
+ * Takeover: an acquire naming the execution *and* the delivery (the BullMQ job id) that hold the
+ * lock succeeds at once with a new token. BullMQ hands a delivery out again while its run lock is
+ * still held only when the previous one is over (it ended but could not release, Redis being
+ * down) or when its stalled check found the holder's BullMQ lock expired (its process died, or its
+ * event loop was blocked for longer than the BullMQ lock): the new attempt need not wait for the
+ * old one's lease. The old holder's extend and release are refused from then on (its
+ * keepAlive reports `lost` and aborts the run if the process is in fact alive). Another execution,
+ * or the same execution under another delivery, still finds the lock held.
  */
 export class RunLock {
   constructor(
@@ -57,18 +90,39 @@ export class RunLock {
     private readonly ownerId = 'run',
   ) {}
 
-  /** Take the job's lock for one execution; null when another execution holds it. */
-  async acquire(input: { jobId: string; executionId: string; ttlMs: number }): Promise<HeldRunLock | null> {
+  /**
+   * Take the job's lock for one execution; null when it is held, unless it is held for the same
+   * execution and the same `deliveryId` (a redelivery: see the class comment), which takes it over.
+   */
+  async acquire(input: {
+    jobId: string;
+    executionId: string;
+    ttlMs: number;
+    deliveryId?: string;
+  }): Promise<HeldRunLock | null> {
     const lock: HeldRunLock = {
       jobId: input.jobId,
       executionId: input.executionId,
       token: ownerToken(`${this.ownerId}/${input.executionId}`),
       ttlMs: Math.ceil(input.ttlMs),
       startedAt: new Date().toISOString(),
+      ...(input.deliveryId ? { deliveryId: input.deliveryId } : {}),
     };
-    const value = JSON.stringify({ token: lock.token, executionId: lock.executionId, startedAt: lock.startedAt });
-    const ok = await this.redis.set(this.keys.runLock(input.jobId), value, 'PX', lock.ttlMs, 'NX');
-    return ok === 'OK' ? lock : null;
+    const value = JSON.stringify({
+      token: lock.token,
+      executionId: lock.executionId,
+      startedAt: lock.startedAt,
+      ...(lock.deliveryId ? { deliveryId: lock.deliveryId } : {}),
+    });
+    const reply = await runScript<number>(
+      this.redis,
+      ACQUIRE_LUA,
+      [this.keys.runLock(input.jobId)],
+      [value, lock.ttlMs, lock.executionId, lock.deliveryId ?? ''],
+    );
+    if (reply === 0) return null;
+    if (reply === 2) lock.takenOver = true;
+    return lock;
   }
 
   /** Reset the ttl (to `ttlMs`, default the lock's own); false when the lock is no longer ours. */

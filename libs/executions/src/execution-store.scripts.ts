@@ -9,22 +9,30 @@ const TERMINAL = `
 local TERMINAL = { succeeded = true, failed = true, cancelled = true, timed_out = true, skipped = true, missed = true }
 `;
 
-/** KEYS: exec, jobExecs, slots. ARGV: id, score, slotField|'', field/value pairs... */
+/**
+ * Create a record, or find the slot's existing one. Returns { created 0|1, id, flat HGETALL of that
+ * record } so the caller needs no second read. KEYS: exec, jobExecs, slots. ARGV: id, score,
+ * slotField|'', execPrefix, field/value pairs...
+ */
 export const CREATE_LUA = `
 if ARGV[3] ~= '' then
   local existing = redis.call('HGET', KEYS[3], ARGV[3])
-  if existing then return { 0, existing } end
+  if existing then return { 0, existing, redis.call('HGETALL', ARGV[4] .. existing) } end
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[3], ARGV[3], ARGV[1]) end
-return { 1, ARGV[1] }
+return { 1, ARGV[1], redis.call('HGETALL', KEYS[1]) }
 `;
 
 /**
  * Begin the next attempt. A record still `running` means the previous attempt's worker died or
  * lost its BullMQ lock (a redelivery): that attempt is closed as failed, never silently reused.
- * KEYS: exec. ARGV: workerId, nowIso.
+ * With a log entry (JSON; the text \`{attempt}\` in it becomes the new attempt's number), the entry
+ * is appended in the same step, so an attempt and its "started" line exist together or not at all.
+ * KEYS: exec, logs. ARGV: workerId, nowIso, logEntry|'', logCap.
+ * Returns { 'started', attempt, redelivered, cancelRequested, cancelReason, jitterMs } (strings,
+ * '' when unset), { 'terminal', status } or { 'missing' }.
  */
 export const START_LUA = `${TERMINAL}
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -48,7 +56,15 @@ end
 redis.call('HSET', KEYS[1], 'status', 'running', 'attempt', n, 'workerId', ARGV[1], 'startedAt', ARGV[2],
   'finishedAt', '', 'error', '', 'a:' .. n,
   cjson.encode({ attempt = n, workerId = ARGV[1], startedAt = ARGV[2], status = 'running' }))
-return { 'started', n, redelivered }
+if ARGV[3] and ARGV[3] ~= '' then
+  local entry = ARGV[3]
+  local i, j = string.find(entry, '{attempt}', 1, true)
+  if i then entry = string.sub(entry, 1, i - 1) .. n .. string.sub(entry, j + 1) end
+  redis.call('RPUSH', KEYS[2], entry)
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
+end
+local extra = redis.call('HMGET', KEYS[1], 'cancelRequested', 'cancelReason', 'jitterMs')
+return { 'started', n, redelivered, extra[1] or '', extra[2] or '', extra[3] or '' }
 `;
 
 const FENCE = `
@@ -74,11 +90,65 @@ return 1
 `;
 
 /**
- * End an attempt, or a record that never started. ARGV: attempt ('' = the record must still be
- * queued), newStatus, nowIso, recordFinished ('1' sets finishedAt; '0' for a requeue),
- * errorJson|'', reason, attemptOutcome, extra pairs... KEYS: exec.
+ * Write what a running attempt buffered (log entries, stage timings) in one fenced step; refused
+ * (0) for any other attempt. KEYS: exec, logs. ARGV: attempt, logCap, nLogs, entries..., pairs...
  */
-export const FINISH_LUA = `${FENCE}
+export const APPEND_LUA = `${FENCE}
+if not current(ARGV[1]) then return 0 end
+local n = tonumber(ARGV[3])
+if n > 0 then
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, 4, 3 + n))
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+end
+if #ARGV > 3 + n then redis.call('HSET', KEYS[1], unpack(ARGV, 4 + n)) end
+return 1
+`;
+
+/**
+ * Retention of one job's history: drop finished records older than the cutoff score, then the
+ * oldest finished ones beyond maxCount. Queued and running records are never dropped. Deletes at
+ * most \`budget\` records; returns how many it deleted. Keys of records are \`<execPrefix><id>\`.
+ */
+const PRUNE_FN = `
+local function prune(execsKey, slotsKey, execPrefix, maxCount, cutoff, budget)
+  local deleted = 0
+  local function drop(id)
+    local k = execPrefix .. id
+    local st = redis.call('HGET', k, 'status')
+    if st and not TERMINAL[st] then return false end
+    local slot = redis.call('HGET', k, 'slot')
+    redis.call('DEL', k, k .. ':logs')
+    redis.call('ZREM', execsKey, id)
+    if slot and slot ~= '' and redis.call('HGET', slotsKey, slot) == id then redis.call('HDEL', slotsKey, slot) end
+    deleted = deleted + 1
+    return true
+  end
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', execsKey, '-inf', '(' .. cutoff, 'LIMIT', 0, budget)) do
+    drop(id)
+  end
+  local excess = redis.call('ZCARD', execsKey) - maxCount
+  if excess > 0 then
+    local ids = redis.call('ZRANGE', execsKey, 0, math.min(excess, budget) + 49)
+    for _, id in ipairs(ids) do
+      if excess <= 0 or deleted >= budget then break end
+      if drop(id) then excess = excess - 1 end
+    end
+  end
+  return deleted
+end
+`;
+
+/**
+ * End an attempt, or a record that never started, in one step: the attempt's outcome, the
+ * record's status, the attempt's buffered log entries and fields (stage timings, details), then
+ * the job's retention. KEYS: exec, logs. ARGV: 1 attempt ('' = the record must still be queued),
+ * 2 newStatus, 3 nowIso, 4 recordFinished ('1' sets finishedAt; '0' for a requeue), 5 errorJson|'',
+ * 6 reason, 7 attemptOutcome, 8 logCap, 9 nLogs, 10 retention maxCount|'' (no pruning),
+ * 11 retention cutoff score, 12 maxDeletes, 13 execPrefix, 14 jobKeyPrefix (job keys are
+ * \`<jobKeyPrefix><jobId>:execs|:slots\`, jobId read from the record), entries (nLogs), pairs...
+ * Returns 1, or 0 when refused (stale attempt, or not queued for ARGV[1] = '').
+ */
+export const FINISH_LUA = `${FENCE}${TERMINAL}${PRUNE_FN}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 0 end
 if ARGV[1] == '' then
@@ -92,10 +162,22 @@ else
   if ARGV[5] ~= '' then a.error = cjson.decode(ARGV[5]).message end
   redis.call('HSET', KEYS[1], 'a:' .. ARGV[1], cjson.encode(a))
 end
+local n = tonumber(ARGV[9])
+if n > 0 then
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, 15, 14 + n))
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[8]), -1)
+end
+if #ARGV > 14 + n then redis.call('HSET', KEYS[1], unpack(ARGV, 15 + n)) end
 local finished = ''
 if ARGV[4] == '1' then finished = ARGV[3] end
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'finishedAt', finished, 'error', ARGV[5], 'reason', ARGV[6])
-if #ARGV >= 8 then redis.call('HSET', KEYS[1], unpack(ARGV, 8)) end
+if ARGV[10] ~= '' then
+  local jobId = redis.call('HGET', KEYS[1], 'jobId')
+  if jobId and jobId ~= '' then
+    prune(ARGV[14] .. jobId .. ':execs', ARGV[14] .. jobId .. ':slots', ARGV[13], tonumber(ARGV[10]),
+      ARGV[11], tonumber(ARGV[12]))
+  end
+end
 return 1
 `;
 
@@ -116,37 +198,9 @@ redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 'signalled'
 `;
 
-/**
- * Retention of one job's history: drop finished records older than the cutoff score, then the
- * oldest finished ones beyond maxCount. Queued and running records are never dropped.
- * KEYS: jobExecs, slots. ARGV: execPrefix, maxCount, cutoffScore, maxDeletes.
- */
-export const PRUNE_LUA = `${TERMINAL}
-local budget = tonumber(ARGV[4])
-local deleted = 0
-local function drop(id)
-  local k = ARGV[1] .. id
-  local st = redis.call('HGET', k, 'status')
-  if st and not TERMINAL[st] then return false end
-  local slot = redis.call('HGET', k, 'slot')
-  redis.call('DEL', k, k .. ':logs')
-  redis.call('ZREM', KEYS[1], id)
-  if slot and slot ~= '' and redis.call('HGET', KEYS[2], slot) == id then redis.call('HDEL', KEYS[2], slot) end
-  deleted = deleted + 1
-  return true
-end
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3], 'LIMIT', 0, budget)) do
-  drop(id)
-end
-local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[2])
-if excess > 0 then
-  local ids = redis.call('ZRANGE', KEYS[1], 0, math.min(excess, budget) + 49)
-  for _, id in ipairs(ids) do
-    if excess <= 0 or deleted >= budget then break end
-    if drop(id) then excess = excess - 1 end
-  end
-end
-return deleted
+/** Retention of one job's history (PRUNE_FN). KEYS: jobExecs, slots. ARGV: execPrefix, maxCount, cutoffScore, maxDeletes. */
+export const PRUNE_LUA = `${TERMINAL}${PRUNE_FN}
+return prune(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]))
 `;
 
 /**

@@ -14,6 +14,7 @@ import {
 import { runScript, type RedisKeys } from '@cronbundle/redis';
 import { EXECUTION_ID_PATTERN, newExecutionId } from './execution-id';
 import {
+  APPEND_LUA,
   CANCEL_LUA,
   CREATE_LUA,
   FINISH_LUA,
@@ -76,7 +77,15 @@ export interface Retention {
 }
 
 export type StartResult =
-  | { kind: 'started'; attempt: number; redelivered: boolean }
+  | {
+      kind: 'started';
+      attempt: number;
+      redelivered: boolean;
+      /** Read in the same step as the start, so the caller needs no second read of the record. */
+      cancelRequestedAt?: string;
+      cancelReason?: string;
+      jitterMs?: number;
+    }
   | { kind: 'terminal'; status: ExecutionStatus }
   | { kind: 'missing' };
 
@@ -84,6 +93,15 @@ export type StartResult =
 export type ExecutionDetails = Partial<
   Pick<ExecutionRecord, 'collectors' | 'analysis' | 'bundle' | 'changes' | 'upload'>
 >;
+
+/**
+ * What a running attempt held back in memory to write in one step (`append`, or with its
+ * `finish`/`requeue`): log entries in order, and stage timings (ms).
+ */
+export interface AttemptWrites {
+  logs?: ExecutionLogEntry[];
+  stages?: Partial<Record<StageName, number>>;
+}
 
 /** A write by an attempt that is no longer the current one (another worker took the run over). */
 export class StaleAttemptError extends Error {
@@ -132,14 +150,14 @@ export class ExecutionStore {
   }): Promise<{ record: Execution; created: boolean }> {
     const id = newExecutionId(this.now().getTime());
     const slot = String(Math.floor(input.scheduledFor));
-    const [created, existingId] = await this.script<[number, string]>(
+    const [created, existingId, flat] = await this.script<[number, string, string[]]>(
       CREATE_LUA,
       [this.keys.exec(id), this.keys.jobExecs(input.jobId), this.keys.jobSlots(input.jobId)],
-      [id, input.scheduledFor, slot, ...this.initialFields(id, input, slot)],
+      [id, input.scheduledFor, slot, this.keys.execPrefix, ...this.initialFields(id, input, slot)],
     );
-    const record = await this.get(existingId);
-    if (!record) throw new Error(`execution ${existingId} of slot ${slot} of job ${input.jobId} is missing`);
-    return { record, created: created === 1 };
+    const hash = pairsToHash(flat);
+    if (!hash.id) throw new Error(`execution ${existingId} of slot ${slot} of job ${input.jobId} is missing`);
+    return { record: parseRecord(hash), created: created === 1 };
   }
 
   /** Manual / dependency runs: a new record with a fresh ULID. */
@@ -151,12 +169,12 @@ export class ExecutionStore {
     reason?: string;
   }): Promise<Execution> {
     const id = newExecutionId(this.now().getTime());
-    await this.script(
+    const [, , flat] = await this.script<[number, string, string[]]>(
       CREATE_LUA,
       [this.keys.exec(id), this.keys.jobExecs(input.jobId), this.keys.jobSlots(input.jobId)],
-      [id, input.scheduledFor, '', ...this.initialFields(id, input, '')],
+      [id, input.scheduledFor, '', this.keys.execPrefix, ...this.initialFields(id, input, '')],
     );
-    return (await this.get(id))!;
+    return parseRecord(pairsToHash(flat));
   }
 
   async get(id: string, options: { logs?: boolean } = {}): Promise<Execution | null> {
@@ -221,16 +239,29 @@ export class ExecutionStore {
     return this.redis.hget(this.keys.jobSlots(jobId), String(Math.floor(scheduledFor)));
   }
 
-  /** Begin the next attempt on this worker (see START_LUA for redeliveries). */
-  async start(id: string, workerId: string): Promise<StartResult> {
-    const reply = await this.script<[string, number?, number?]>(
+  /**
+   * Begin the next attempt on this worker (see START_LUA for redeliveries). With `log`, that entry
+   * is appended in the same step (`{attempt}` in its message becomes the attempt's number).
+   */
+  async start(
+    id: string,
+    workerId: string,
+    options: { log?: { level: LogLevel; component: string; message: string } } = {},
+  ): Promise<StartResult> {
+    const now = this.iso();
+    const entry = options.log ? JSON.stringify({ ts: now, ...options.log } satisfies ExecutionLogEntry) : '';
+    const reply = await this.script<[string, number?, number?, string?, string?, string?]>(
       START_LUA,
-      [this.keys.exec(id)],
-      [workerId, this.iso()],
+      [this.keys.exec(id), this.keys.execLogs(id)],
+      [workerId, now, entry, this.maxLogEntries],
     );
     if (reply[0] === 'missing') return { kind: 'missing' };
     if (reply[0] === 'terminal') return { kind: 'terminal', status: String(reply[1]) as ExecutionStatus };
-    return { kind: 'started', attempt: Number(reply[1]), redelivered: Number(reply[2]) === 1 };
+    const started: StartResult = { kind: 'started', attempt: Number(reply[1]), redelivered: Number(reply[2]) === 1 };
+    if (reply[3]) started.cancelRequestedAt = reply[3];
+    if (reply[4]) started.cancelReason = reply[4];
+    if (reply[5]) started.jitterMs = Number(reply[5]);
+    return started;
   }
 
   /** Record the jitter delay of a scheduled run before it starts; false once it is no longer queued. */
@@ -247,6 +278,22 @@ export class ExecutionStore {
     for (const field of JSON_FIELDS)
       if (details[field] !== undefined) pairs.push(field, JSON.stringify(details[field]));
     if (pairs.length) await this.fenced(id, attempt, pairs);
+  }
+
+  /**
+   * Write what the running `attempt` buffered (log entries in order, stage timings) in one fenced
+   * step. Throws StaleAttemptError when `attempt` is not current (nothing is written then).
+   */
+  async append(id: string, attempt: number, writes: AttemptWrites): Promise<void> {
+    const logs = this.entries(writes);
+    const pairs = stagePairs(writes);
+    if (logs.length === 0 && pairs.length === 0) return;
+    const ok = await this.script<number>(
+      APPEND_LUA,
+      [this.keys.exec(id), this.keys.execLogs(id)],
+      [attempt, this.maxLogEntries, logs.length, ...logs, ...pairs],
+    );
+    if (ok !== 1) throw new StaleAttemptError(id, attempt);
   }
 
   /**
@@ -269,7 +316,8 @@ export class ExecutionStore {
 
   /**
    * End the current attempt and the run: succeeded | failed | cancelled | timed_out | skipped.
-   * Throws StaleAttemptError when `attempt` is not current. Retention is applied afterwards.
+   * Throws StaleAttemptError when `attempt` is not current. `writes` (the attempt's buffered log
+   * entries and stage timings), the outcome and the job's retention are one Lua step.
    */
   async finish(
     id: string,
@@ -280,29 +328,26 @@ export class ExecutionStore {
       reason?: string | null;
       details?: ExecutionDetails;
       retention?: Retention;
+      writes?: AttemptWrites;
     },
   ): Promise<void> {
-    const extra: (string | number)[] = [];
+    const extra: (string | number)[] = [...stagePairs(outcome.writes)];
     for (const field of JSON_FIELDS) {
       const value = outcome.details?.[field];
       if (value !== undefined) extra.push(field, JSON.stringify(value));
     }
-    const ok = await this.script<number>(
-      FINISH_LUA,
-      [this.keys.exec(id)],
-      [
-        attempt,
-        outcome.status,
-        this.iso(),
-        '1',
-        outcome.error ? JSON.stringify(outcome.error) : '',
-        outcome.reason ?? '',
-        outcome.status,
-        ...extra,
-      ],
-    );
+    const ok = await this.finishScript(id, {
+      attempt,
+      status: outcome.status,
+      recordFinished: true,
+      error: outcome.error,
+      reason: outcome.reason ?? '',
+      attemptOutcome: outcome.status,
+      retention: outcome.retention,
+      logs: this.entries(outcome.writes),
+      extra,
+    });
     if (ok !== 1) throw new StaleAttemptError(id, attempt);
-    if (outcome.retention) await this.pruneFor(id, outcome.retention);
   }
 
   /**
@@ -312,21 +357,23 @@ export class ExecutionStore {
   async requeue(
     id: string,
     attempt: number,
-    outcome: { attemptStatus: 'failed' | 'interrupted'; error?: ExecutionError | null; reason: string },
+    outcome: {
+      attemptStatus: 'failed' | 'interrupted';
+      error?: ExecutionError | null;
+      reason: string;
+      writes?: AttemptWrites;
+    },
   ): Promise<void> {
-    const ok = await this.script<number>(
-      FINISH_LUA,
-      [this.keys.exec(id)],
-      [
-        attempt,
-        'queued',
-        this.iso(),
-        '0',
-        outcome.error ? JSON.stringify(outcome.error) : '',
-        outcome.reason,
-        outcome.attemptStatus,
-      ],
-    );
+    const ok = await this.finishScript(id, {
+      attempt,
+      status: 'queued',
+      recordFinished: false,
+      error: outcome.error,
+      reason: outcome.reason,
+      attemptOutcome: outcome.attemptStatus,
+      logs: this.entries(outcome.writes),
+      extra: stagePairs(outcome.writes),
+    });
     if (ok !== 1) throw new StaleAttemptError(id, attempt);
   }
 
@@ -342,12 +389,16 @@ export class ExecutionStore {
       retention?: Retention;
     },
   ): Promise<boolean> {
-    const ok = await this.script<number>(
-      FINISH_LUA,
-      [this.keys.exec(id)],
-      ['', outcome.status, this.iso(), '1', '', outcome.reason, outcome.status],
-    );
-    if (ok === 1 && outcome.retention) await this.pruneFor(id, outcome.retention);
+    const ok = await this.finishScript(id, {
+      attempt: '',
+      status: outcome.status,
+      recordFinished: true,
+      reason: outcome.reason,
+      attemptOutcome: outcome.status,
+      retention: outcome.retention,
+      logs: [],
+      extra: [],
+    });
     return ok === 1;
   }
 
@@ -422,9 +473,50 @@ export class ExecutionStore {
     );
   }
 
-  private async pruneFor(id: string, retention: Retention): Promise<void> {
-    const jobId = await this.redis.hget(this.keys.exec(id), 'jobId');
-    if (jobId) await this.prune(jobId, retention);
+  /** FINISH_LUA: the outcome, buffered writes and retention (of the record's job) in one step. */
+  private finishScript(
+    id: string,
+    o: {
+      attempt: number | '';
+      status: string;
+      recordFinished: boolean;
+      error?: ExecutionError | null;
+      reason: string;
+      attemptOutcome: string;
+      retention?: Retention;
+      logs: string[];
+      extra: (string | number)[];
+    },
+  ): Promise<number> {
+    const cutoff = o.retention ? this.now().getTime() - o.retention.days * 86_400_000 : '';
+    return this.script<number>(
+      FINISH_LUA,
+      [this.keys.exec(id), this.keys.execLogs(id)],
+      [
+        o.attempt,
+        o.status,
+        this.iso(),
+        o.recordFinished ? '1' : '0',
+        o.error ? JSON.stringify(o.error) : '',
+        o.reason,
+        o.attemptOutcome,
+        this.maxLogEntries,
+        o.logs.length,
+        o.retention ? o.retention.executions : '',
+        cutoff,
+        500,
+        this.keys.execPrefix,
+        this.keys.jobExecs('').slice(0, -':execs'.length),
+        ...o.logs,
+        ...o.extra,
+      ],
+    );
+  }
+
+  /** Buffered log entries as stored, newest `maxLogEntries` only (the list keeps no more). */
+  private entries(writes: AttemptWrites | undefined): string[] {
+    const logs = writes?.logs ?? [];
+    return logs.slice(Math.max(0, logs.length - this.maxLogEntries)).map((l) => JSON.stringify(l));
   }
 
   private async fenced(id: string, attempt: number, pairs: (string | number)[]): Promise<void> {
@@ -462,6 +554,21 @@ export class ExecutionStore {
   private async script<T>(source: string, keys: string[], args: (string | number)[]): Promise<T> {
     return runScript<T>(this.redis, source, keys, args);
   }
+}
+
+function stagePairs(writes: AttemptWrites | undefined): (string | number)[] {
+  const pairs: (string | number)[] = [];
+  for (const name of STAGE_NAMES) {
+    const ms = writes?.stages?.[name];
+    if (ms !== undefined) pairs.push(`stage:${name}`, Math.round(ms));
+  }
+  return pairs;
+}
+
+function pairsToHash(flat: string[]): Record<string, string> {
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]] = flat[i + 1];
+  return hash;
 }
 
 function parseRecord(h: Record<string, string>): Execution {

@@ -2,6 +2,7 @@ export { AuditLog, stripSecrets } from './audit-log';
 export type { AuditEntry, AuditInput } from './audit-log';
 export { ExecutionStore, StaleAttemptError } from './execution-store';
 export type {
+  AttemptWrites,
   Execution,
   ExecutionAttempt,
   ExecutionDetails,

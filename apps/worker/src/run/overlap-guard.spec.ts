@@ -8,11 +8,27 @@ import type { RunLockWaiter } from './run-lock-waiter';
 /** In-memory stand-ins for the guard's injected ports (RunLock, ExecutionStore, RunLockWaiter). */
 class FakeRunLock {
   readonly held = new Map<string, HeldRunLock>();
+  /** Acquire calls so far. */
+  tries = 0;
   private seq = 0;
 
-  async acquire(input: { jobId: string; executionId: string; ttlMs: number }): Promise<HeldRunLock | null> {
-    if (this.held.has(input.jobId)) return null;
-    const lock = { ...input, token: `t${++this.seq}`, startedAt: new Date(0).toISOString() };
+  /** RunLock's rule: free, or held for the same execution under the same delivery (a takeover). */
+  async acquire(input: {
+    jobId: string;
+    executionId: string;
+    ttlMs: number;
+    deliveryId?: string;
+  }): Promise<HeldRunLock | null> {
+    this.tries++;
+    const current = this.held.get(input.jobId);
+    const takeover =
+      current !== undefined &&
+      input.deliveryId !== undefined &&
+      current.executionId === input.executionId &&
+      current.deliveryId === input.deliveryId;
+    if (current && !takeover) return null;
+    const lock: HeldRunLock = { ...input, token: `t${++this.seq}`, startedAt: new Date(0).toISOString() };
+    if (takeover) lock.takenOver = true;
     this.held.set(input.jobId, lock);
     return lock;
   }
@@ -26,9 +42,16 @@ class FakeRunLock {
     this.held.delete(lock.jobId);
     return true;
   }
-  /** Another execution (on another worker) holds the lock. */
-  hold(jobId: string, executionId: string): HeldRunLock {
-    const lock = { jobId, executionId, ttlMs: 15_000, token: `t${++this.seq}`, startedAt: new Date(0).toISOString() };
+  /** Another attempt (on another worker) holds the lock. */
+  hold(jobId: string, executionId: string, deliveryId?: string): HeldRunLock {
+    const lock: HeldRunLock = {
+      jobId,
+      executionId,
+      ttlMs: 15_000,
+      token: `t${++this.seq}`,
+      startedAt: new Date(0).toISOString(),
+      ...(deliveryId ? { deliveryId } : {}),
+    };
     this.held.set(jobId, lock);
     return lock;
   }
@@ -140,12 +163,47 @@ describe('OverlapGuard', () => {
     expect(locks.held.get('j')?.executionId).toBe('E2');
   });
 
-  it('a redelivered run finding its own execution in the lock waits for it instead of skipping', async () => {
-    const stale = locks.hold('j', 'E1');
-    const decision = guard.acquire('j', 'skip', 'E1', signal());
-    setTimeout(() => void locks.release(stale), 50);
-    expect(await decision).toMatchObject({ kind: 'locked', lock: { executionId: 'E1' } });
-    expect(locks.held.get('j')?.token).not.toBe(stale.token);
+  it('a redelivered run finding the lock of its own execution and delivery takes it over at once, whatever the policy', async () => {
+    for (const policy of ['skip', 'queue', 'cancel-previous'] as const) {
+      const stale = locks.hold(`j-${policy}`, 'E1', 'manual:E1');
+      const decision = await guard.acquire(`j-${policy}`, policy, 'E1', signal(), 'manual:E1');
+      expect(decision).toMatchObject({
+        kind: 'locked',
+        lock: { executionId: 'E1', deliveryId: 'manual:E1', takenOver: true },
+      });
+      expect(locks.held.get(`j-${policy}`)?.token).not.toBe(stale.token);
+      // Nothing was cancelled and nobody queued: the lock was its own.
+      expect(requestCancel).not.toHaveBeenCalled();
+      expect(waiter.places.size).toBe(0);
+    }
+  });
+
+  it('its own execution under another delivery (or none) waits for the lock instead of skipping', async () => {
+    for (const deliveryId of ['catchup:E1', undefined]) {
+      const stale = locks.hold('j', 'E1', 'repeat:j:1');
+      locks.tries = 0;
+      const decision = guard.acquire('j', 'skip', 'E1', signal(), deliveryId);
+      let settled = false;
+      void decision.then(() => (settled = true));
+      // It has found the lock held twice (the first try, then one poll): still waiting.
+      await waitUntil(() => locks.tries >= 2);
+      expect(settled).toBe(false);
+      await locks.release(stale);
+      const got = await decision;
+      expect(got).toMatchObject({ kind: 'locked', lock: { executionId: 'E1' } });
+      expect(got.kind === 'locked' && got.lock.takenOver).toBeFalsy();
+      expect(locks.held.get('j')?.token).not.toBe(stale.token);
+      locks.held.clear();
+    }
+  });
+
+  it('another execution holding a lock under the same delivery id is not taken over', async () => {
+    locks.hold('j', 'RUNNING', 'd1');
+    expect(await guard.acquire('j', 'skip', 'E2', signal(), 'd1')).toEqual({
+      kind: 'skip',
+      reason: 'overlap',
+      runningExecutionId: 'RUNNING',
+    });
   });
 
   it('release frees only the lock it was given', async () => {

@@ -12,11 +12,25 @@ import { RunAbort } from './run-abort';
 import { RunFailedError, RunRunner } from './run-runner';
 
 /**
- * BullMQ job lock and stalled check: a SIGKILLed worker's run is back in the waiting list within
- * lockDuration + stalledInterval (~15 s) and picked up by another worker (ARCHITECTURE.md §8).
+ * BullMQ job lock and stalled check (ARCHITECTURE.md §8). BullMQ renews each active job's lock to
+ * lockDuration every lockDuration / 2 (2.5 s), and each renewal takes the job out of BullMQ's
+ * stalled set. A stalled check (at most one per stalledInterval across all workers: they share a
+ * key with that ttl) moves a job found in the set whose lock is gone back to waiting, then puts
+ * every active job in the set. After a SIGKILL it takes one check to mark the job and one after
+ * its lock ran out (≤ lockDuration after the kill) to move it; since a worker whose check finds
+ * the shared key still set does nothing, checks can be up to 2 × stalledInterval apart. So another
+ * worker picks the run up within lockDuration + 2 × stalledInterval (≤ 8 s) of the kill, and takes
+ * over its run lock at once (RunLock: same execution and delivery). Measured: docs/BENCHMARKS.md.
+ *
+ * The renewal is a timer on this process's event loop: a loop blocked for longer than what is
+ * left of the lock (2.5–5 s, depending on when in the renewal cycle it blocks) lets the lock
+ * lapse, and a busy but alive worker's run is redelivered as if it had died; the new attempt
+ * takes the run over and the old one is fenced out (its run lock keepAlive reports it lost and
+ * aborts it; its record writes are refused as a stale attempt). Collectors, bundling and uploads
+ * are asynchronous I/O or child processes, so the loop stays free; keep CPU-heavy work off it.
  */
-export const RUN_LOCK_DURATION_MS = 10_000;
-export const STALLED_INTERVAL_MS = 5_000;
+export const RUN_LOCK_DURATION_MS = 5_000;
+export const STALLED_INTERVAL_MS = 1_500;
 /** Kept for handing interrupted runs back before the process's hard stop (grace + 1.5 s). */
 const HANDBACK_RESERVE_MS = 1_000;
 /** A delivery cut off by a Redis outage is tried again this much later. */

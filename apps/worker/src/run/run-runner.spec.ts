@@ -1,7 +1,7 @@
 import type { AppConfig } from '@cronbundle/config';
 import type { HeldRunLock, KeepAliveOptions, RunLock } from '@cronbundle/coordination';
 import { jitterDelayMs, parseJobDefinition, type JobDefinition, type OverlapPolicy } from '@cronbundle/core';
-import { StaleAttemptError, type Execution, type ExecutionStore } from '@cronbundle/executions';
+import { StaleAttemptError, type AttemptWrites, type Execution, type ExecutionStore } from '@cronbundle/executions';
 import { Metrics, type Logger } from '@cronbundle/observability';
 import type { RunPayload } from '@cronbundle/queue';
 import type { JobRegistry } from '@cronbundle/registry';
@@ -68,7 +68,24 @@ class FakeStore {
     r.status = 'running';
     r.workerId = workerId;
     r.attempts.push({ attempt: r.attempt, workerId, startedAt: 'now', status: 'running' });
-    return { kind: 'started' as const, attempt: r.attempt, redelivered };
+    return {
+      kind: 'started' as const,
+      attempt: r.attempt,
+      redelivered,
+      cancelRequestedAt: r.cancelRequestedAt ?? undefined,
+      cancelReason: r.cancelReason ?? undefined,
+      jitterMs: r.jitterMs,
+    };
+  }
+  async append(id: string, attempt: number, writes: AttemptWrites) {
+    this.calls.push({ op: 'append', id, args: writes });
+    this.fence(id, attempt);
+    this.applyWrites(id, writes);
+  }
+  private applyWrites(id: string, writes: AttemptWrites | undefined) {
+    const r = this.records.get(id)!;
+    for (const [stage, ms] of Object.entries(writes?.stages ?? {}))
+      (r.stages as Record<string, { ms: number }>)[stage] = { ms: Math.round(ms) };
   }
   async recordStage(id: string, attempt: number, stage: string, ms: number) {
     this.fence(id, attempt);
@@ -86,10 +103,11 @@ class FakeStore {
   async finish(
     id: string,
     attempt: number,
-    outcome: { status: Execution['status']; error?: unknown; reason?: string },
+    outcome: { status: Execution['status']; error?: unknown; reason?: string; writes?: AttemptWrites },
   ) {
     this.calls.push({ op: 'finish', id, args: outcome });
     this.fence(id, attempt);
+    this.applyWrites(id, outcome.writes);
     const r = this.records.get(id)!;
     r.status = outcome.status;
     r.error = (outcome.error as Execution['error']) ?? null;
@@ -432,6 +450,42 @@ describe('RunRunner', () => {
       await runner.handle(delivery({ executionId: record.id }));
       expect(store.records.get(record.id)!.attempts.map((a) => a.status)).toEqual(['failed', 'succeeded']);
       expect(await metricValue('redeliveries_total')).toBe(1);
+    });
+  });
+
+  describe('record writes of a running attempt (buffered)', () => {
+    it('stage timings and log lines of a short run reach the record with its final write, in order, with no write per stage', async () => {
+      const record = store.add({ jobId: 'job-a' });
+      script = async (ctx, onStage) => {
+        ctx.log('info', 'collector', 'first');
+        await onStage('collect', 12);
+        ctx.log('debug', 'analyze', 'second');
+        await onStage('analyze', 1);
+        return {};
+      };
+      const outcome = await runner.handle(delivery({ executionId: record.id }));
+      expect(outcome).toMatchObject({ status: 'succeeded' });
+      expect(store.calls.map((c) => c.op)).toEqual(['finish']);
+      const writes = (store.calls[0].args as { writes: AttemptWrites }).writes;
+      expect(writes.logs!.map((l) => [l.component, l.message])).toEqual([
+        ['collector', 'first'],
+        ['analyze', 'second'],
+      ]);
+      expect(store.records.get(record.id)!.stages).toEqual({ collect: { ms: 12 }, analyze: { ms: 1 } });
+    });
+
+    it('a flush refused because another worker took the run over stops this attempt with StaleAttemptError', async () => {
+      const record = store.add({ jobId: 'job-a' });
+      script = async (ctx) => {
+        ctx.log('info', 'collector', 'working');
+        // Another worker starts attempt 2 meanwhile; this attempt's next flush (≤ 1 s) is refused.
+        await store.start(record.id, 'worker-2');
+        return untilAborted(ctx);
+      };
+      await expect(runner.handle(delivery({ executionId: record.id }))).rejects.toBeInstanceOf(StaleAttemptError);
+      expect(store.calls.map((c) => c.op)).toEqual(['append']);
+      expect(store.records.get(record.id)).toMatchObject({ status: 'running', attempt: 2, workerId: 'worker-2' });
+      expect(warn).toHaveBeenCalledWith({ attempt: 1 }, expect.stringMatching(/no longer current/));
     });
   });
 

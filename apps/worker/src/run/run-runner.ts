@@ -13,7 +13,7 @@ import {
   type JobDefinition,
   type LogLevel,
 } from '@cronbundle/core';
-import { ExecutionStore, StaleAttemptError, type Execution } from '@cronbundle/executions';
+import { ExecutionStore, StaleAttemptError, type AttemptWrites, type Execution } from '@cronbundle/executions';
 import { LOGGER } from '@cronbundle/observability';
 import type { Logger } from '@cronbundle/observability';
 import { scheduledForOf, type RunPayload } from '@cronbundle/queue';
@@ -21,6 +21,7 @@ import { JobRegistry } from '@cronbundle/registry';
 import { NOTIFY_STAGE, StageError, type NotifyStage, type RunContext } from '../pipeline/pipeline.types';
 import { RunPipeline } from '../pipeline/run-pipeline';
 import { CancelListener } from './cancel-listener';
+import { RunJournal } from './run-journal';
 import { DependencyTrigger } from './dependency-trigger';
 import { OverlapGuard } from './overlap-guard';
 import { abortKindOf, RunAbort } from './run-abort';
@@ -115,7 +116,13 @@ export class RunRunner {
     try {
       let decision;
       try {
-        decision = await this.overlap.acquire(job.id, job.overlapPolicy, record.id, controller.signal);
+        decision = await this.overlap.acquire(
+          job.id,
+          job.overlapPolicy,
+          record.id,
+          controller.signal,
+          delivery.bullJobId,
+        );
       } catch (err) {
         const kind = abortKindOf(controller.signal);
         if (kind === 'shutdown') return { kind: 'handback', executionId: record.id };
@@ -167,7 +174,11 @@ export class RunRunner {
     releaseLock: () => Promise<void>,
   ): Promise<DeliveryOutcome> {
     const log = this.logger.child({ executionId: record.id, jobId: job.id });
-    const started = await this.store.start(record.id, this.workerId);
+    // The "started" line is written with the attempt (one step); the start also returns a pending
+    // cancel and the jitter delay, so the record is not read again.
+    const started = await this.store.start(record.id, this.workerId, {
+      log: { level: 'info', component: 'worker', message: `attempt {attempt} started on ${this.workerId}` },
+    });
     if (started.kind !== 'started') {
       keepAlive?.stop();
       return { kind: 'done', executionId: record.id };
@@ -177,14 +188,13 @@ export class RunRunner {
       this.metrics.redeliveries.inc();
       log.warn({ attempt }, 'picked up a run whose previous worker stopped (redelivery)');
     }
-    const current = await this.store.get(record.id);
-    if (current?.cancelRequestedAt)
-      controller.abort(new RunAbort('cancelled', current.cancelReason ?? 'cancelled by request'));
+    if (started.cancelRequestedAt)
+      controller.abort(new RunAbort('cancelled', started.cancelReason ?? 'cancelled by request'));
 
     const scheduledFor = record.scheduledFor ? Date.parse(record.scheduledFor) : Date.now();
     if (record.trigger === 'schedule' || record.trigger === 'catchup') {
       // Lag is measured from when the run was due: its slot plus its jitter delay.
-      const due = scheduledFor + (current?.jitterMs ?? 0);
+      const due = scheduledFor + (started.jitterMs ?? 0);
       this.metrics.scheduleLag.observe(Math.max(0, (Date.now() - due) / 1000));
     }
     const timeoutMs = job.timeoutSeconds * 1000;
@@ -192,9 +202,13 @@ export class RunRunner {
       () => controller.abort(new RunAbort('timeout', `timed out after ${job.timeoutSeconds} s`)),
       timeoutMs,
     );
-    const writeLog = (level: LogLevel, component: string, message: string) => {
-      void this.store.log(record.id, { level, component, message }, attempt).catch(() => undefined);
-    };
+    // Log lines and stage timings are buffered and written at most JOURNAL_FLUSH_MS later, or with
+    // the attempt's final write (docs/WORKER.md, "Record writes"). A refused flush means another
+    // worker took the run over: stop this attempt.
+    const journal = new RunJournal(this.store, record.id, attempt, {
+      onStale: (err) => controller.abort(err),
+    });
+    const writeLog = (level: LogLevel, component: string, message: string) => journal.log(level, component, message);
     const workDir = await mkdtemp(join(tmpdir(), `cronbundle-run-${record.id}-`));
     // A lost run lock aborts the controller too (keepLock's onLost), so one signal says why.
     const ctx: RunContext = {
@@ -208,15 +222,20 @@ export class RunRunner {
     };
     const runStarted = Date.now();
     this.metrics.active.inc();
-    writeLog('info', 'worker', `attempt ${attempt} started on ${this.workerId}`);
     try {
       const details = await this.pipeline.run(ctx, async (stage, ms) => {
         this.metrics.stageDuration.observe({ stage }, ms / 1000);
-        await this.store.recordStage(record.id, attempt, stage, ms);
+        journal.stage(stage, ms);
       });
+      const writes = await journal.take();
       keepAlive?.stop();
       await releaseLock();
-      await this.store.finish(record.id, attempt, { status: 'succeeded', details, retention: job.retention });
+      await this.store.finish(record.id, attempt, {
+        status: 'succeeded',
+        details,
+        retention: job.retention,
+        writes,
+      });
       if (details.bundle) this.metrics.bundleSize.observe(details.bundle.sizeBytes);
       this.countEnd(job, record, 'succeeded');
       this.checkOverrun(job, scheduledFor, runStarted, log);
@@ -227,10 +246,12 @@ export class RunRunner {
         .catch((err: unknown) => log.error({ err }, 'could not trigger dependent jobs'));
       return { kind: 'done', executionId: record.id, status: 'succeeded' };
     } catch (err) {
+      const writes = await journal.take();
       keepAlive?.stop();
       await releaseLock();
-      return await this.afterFailure(delivery, job, record, attempt, ctx, err, log);
+      return await this.afterFailure(delivery, job, record, attempt, ctx, err, log, writes);
     } finally {
+      journal.close();
       clearTimeout(timer);
       keepAlive?.stop();
       this.metrics.active.dec();
@@ -246,10 +267,13 @@ export class RunRunner {
     ctx: RunContext,
     err: unknown,
     log: Logger,
+    writes: AttemptWrites,
   ): Promise<DeliveryOutcome> {
-    if (err instanceof StaleAttemptError) {
+    // Refused by a stage-timing/log flush (the journal aborts the run with it) or by a final write.
+    const stale = err instanceof StaleAttemptError ? err : ctx.signal.reason;
+    if (stale instanceof StaleAttemptError) {
       log.warn({ attempt }, 'this attempt is no longer current (another worker took the run over); stopping');
-      throw err;
+      throw stale;
     }
     const kind = abortKindOf(ctx.signal) ?? (err instanceof RunAbort ? err.kind : undefined);
     const stage: ExecutionError['stage'] =
@@ -259,6 +283,7 @@ export class RunRunner {
 
     if (kind === 'shutdown') {
       await this.store.requeue(record.id, attempt, {
+        writes,
         attemptStatus: 'interrupted',
         reason: `interrupted: worker ${this.workerId} shut down; handed back to the queue`,
       });
@@ -268,14 +293,14 @@ export class RunRunner {
     if (kind === 'cancelled') {
       // The request's own reason (who cancelled, or which run replaced this one) is on the record.
       const reason = (await this.store.get(record.id))?.cancelReason ?? 'cancelled by request';
-      await this.store.finish(record.id, attempt, { status: 'cancelled', reason, retention: job.retention });
+      await this.store.finish(record.id, attempt, { status: 'cancelled', reason, retention: job.retention, writes });
       this.countEnd(job, record, 'cancelled');
       log.info({ attempt }, 'run cancelled');
       return { kind: 'done', executionId: record.id, status: 'cancelled' };
     }
     if (kind === 'timeout') {
       const error = { stage, message: `timed out after ${job.timeoutSeconds} s` };
-      await this.store.finish(record.id, attempt, { status: 'timed_out', error, retention: job.retention });
+      await this.store.finish(record.id, attempt, { status: 'timed_out', error, retention: job.retention, writes });
       this.countEnd(job, record, 'timed_out');
       log.warn({ attempt, stage }, 'run timed out');
       await this.notify(ctx, record.id, 'timed_out', error);
@@ -285,11 +310,11 @@ export class RunRunner {
     const willRetry = delivery.attemptsMade + 1 < delivery.maxAttempts;
     if (willRetry) {
       const reason = `retrying: attempt ${delivery.attemptsMade + 1} of ${delivery.maxAttempts} failed`;
-      await this.store.requeue(record.id, attempt, { attemptStatus: 'failed', error, reason });
+      await this.store.requeue(record.id, attempt, { attemptStatus: 'failed', error, reason, writes });
       this.metrics.retries.inc();
       log.warn({ attempt, err }, reason);
     } else {
-      await this.store.finish(record.id, attempt, { status: 'failed', error, retention: job.retention });
+      await this.store.finish(record.id, attempt, { status: 'failed', error, retention: job.retention, writes });
       this.countEnd(job, record, 'failed');
       log.error({ attempt, err }, 'run failed');
       await this.notify(ctx, record.id, 'failed', error);
