@@ -56,10 +56,12 @@ describe('cronbundle up (the embedded default)', () => {
     child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
     const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
 
-    await waitFor(() => out.includes('cronbundle is up'), {
-      timeoutMs: 40_000,
-      what: `"cronbundle is up" (output so far: ${out.slice(-500)})`,
-    });
+    await waitFor(() => out.includes('cronbundle is up'), { timeoutMs: 40_000, what: '"cronbundle is up"' }).catch(
+      (err: Error) => {
+        // The output at the deadline, not at the call: what `up` was waiting for.
+        throw new Error(`${err.message}; output:\n${out.slice(-3000)}`);
+      },
+    );
     expect(out).toContain(`http://127.0.0.1:${port}/admin/queues`);
     expect(out).toMatch(/\[worker-2\]/);
     for (const p of [port, port + 1, port + 2, port + 3]) {
