@@ -1,12 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { JobDefinition } from '@cronbundle/core';
+import { forEachBounded, type JobDefinition } from '@cronbundle/core';
 import { FencedWriter, LeaderElector } from '@cronbundle/coordination';
 import { LOGGER } from '@cronbundle/observability';
 import type { Logger } from '@cronbundle/observability';
 import { RunSchedulers } from '@cronbundle/queue';
 import { RedisKeys } from '@cronbundle/redis';
 import { JobRegistry } from '@cronbundle/registry';
-import { forEachBounded } from './bounded';
 import { isScheduled, planReconcile } from './reconcile-plan';
 import { SchedulerMetrics } from './scheduler.metrics';
 import { SlotAccountant } from './slot-accountant.service';

@@ -78,3 +78,4 @@ export type {
   StageTiming,
   Trigger,
 } from './execution.types';
+export { forEachBounded } from './bounded';

@@ -1,7 +1,6 @@
 import request from 'supertest';
-import { RedisServer } from '@cronbundle/testing';
-import { startTestApi, TestApi } from '../test-support/api-test-app';
-import { jobBody } from '../test-support/api-test-app';
+import { RedisServer, waitFor } from '@cronbundle/testing';
+import { jobBody, startTestApi, TestApi } from '../test-support/api-test-app';
 
 describe('api while Redis is down (in process, private real redis-server)', () => {
   let redis: RedisServer;
@@ -45,17 +44,13 @@ describe('api while Redis is down (in process, private real redis-server)', () =
     expect(stderr.join('')).not.toContain('ECONNREFUSED'); // BullMQ prints to stderr when no one listens
 
     await redis.restart();
-    const back = await waitForOk(() => request(api.server).get('/api/v1/jobs/before-outage'));
+    const back = await waitFor(
+      async () => {
+        const res = await request(api.server).get('/api/v1/jobs/before-outage');
+        return res.status === 200 ? res : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 100, what: 'the api to serve again after Redis came back' },
+    );
     expect(back.body.id).toBe('before-outage');
   });
 });
-
-async function waitForOk(call: () => PromiseLike<{ status: number; body: { id?: string } }>) {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const res = await call();
-    if (res.status === 200) return res;
-    if (Date.now() > deadline) throw new Error(`api still answers ${res.status} 10 s after Redis came back`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -1,3 +1,4 @@
+import { waitFor } from '@cronbundle/testing';
 import type { AppConfig } from '@cronbundle/config';
 import type { HeldRunLock, RunLock, RunLockInfo } from '@cronbundle/coordination';
 import type { ExecutionStore } from '@cronbundle/executions';
@@ -121,7 +122,11 @@ describe('OverlapGuard', () => {
     const running = locks.hold('j', 'RUNNING');
     const first = guard.acquire('j', 'queue', 'E2', signal());
     // The first arrival holds the waiting place...
-    await waitUntil(() => waiter.places.get('j') === 'E2');
+    await waitFor(() => waiter.places.get('j') === 'E2', {
+      timeoutMs: 1000,
+      intervalMs: 5,
+      what: "waiter.places.get('j') === 'E2'",
+    });
     // ...so a second one is skipped at once.
     expect(await guard.acquire('j', 'queue', 'E3', signal())).toEqual({
       kind: 'skip',
@@ -131,7 +136,7 @@ describe('OverlapGuard', () => {
     let settled = false;
     void first.then(() => (settled = true));
     // It has found the lock held at least once (it refreshes its place after each try): still waiting.
-    await waitUntil(() => waiter.refreshed > 1);
+    await waitFor(() => waiter.refreshed > 1, { timeoutMs: 1000, intervalMs: 5, what: 'waiter.refreshed > 1' });
     expect(settled).toBe(false);
 
     await locks.release(running);
@@ -144,7 +149,11 @@ describe('OverlapGuard', () => {
     locks.hold('j', 'RUNNING');
     const controller = new AbortController();
     const waiting = guard.acquire('j', 'queue', 'E2', controller.signal);
-    await waitUntil(() => waiter.places.get('j') === 'E2');
+    await waitFor(() => waiter.places.get('j') === 'E2', {
+      timeoutMs: 1000,
+      intervalMs: 5,
+      what: "waiter.places.get('j') === 'E2'",
+    });
     controller.abort(new RunAbort('cancelled', 'cancelled by request'));
     await expect(waiting).rejects.toMatchObject({ kind: 'cancelled' });
     expect(waiter.places.has('j')).toBe(false);
@@ -186,7 +195,7 @@ describe('OverlapGuard', () => {
       let settled = false;
       void decision.then(() => (settled = true));
       // It has found the lock held twice (the first try, then one poll): still waiting.
-      await waitUntil(() => locks.tries >= 2);
+      await waitFor(() => locks.tries >= 2, { timeoutMs: 1000, intervalMs: 5, what: 'locks.tries >= 2' });
       expect(settled).toBe(false);
       await locks.release(stale);
       const got = await decision;
@@ -213,8 +222,3 @@ describe('OverlapGuard', () => {
     expect(await guard.release(decision.lock)).toBe(false);
   });
 });
-
-async function waitUntil(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
-  if (!check()) throw new Error('condition not reached');
-}

@@ -1,3 +1,4 @@
+import { waitFor } from '@cronbundle/testing';
 import type { AppConfig } from '@cronbundle/config';
 import type { HeldRunLock, KeepAliveOptions, RunLock } from '@cronbundle/coordination';
 import { jitterDelayMs, parseJobDefinition, type JobDefinition, type OverlapPolicy } from '@cronbundle/core';
@@ -308,7 +309,11 @@ describe('RunRunner', () => {
         untilAborted({ signal }),
       );
       const outcome = runner.handle(delivery({ executionId: record.id }));
-      await waitUntil(() => cancelHandlers.has(record.id));
+      await waitFor(() => cancelHandlers.has(record.id), {
+        timeoutMs: 1000,
+        intervalMs: 5,
+        what: 'cancelHandlers.has(record.id)',
+      });
       cancelHandlers.get(record.id)!();
       expect(await outcome).toEqual({ kind: 'done', executionId: record.id, status: 'cancelled' });
       expect(store.records.get(record.id)).toMatchObject({ status: 'cancelled', attempt: 0 });
@@ -624,8 +629,3 @@ describe('RunRunner', () => {
     expect(await runner.handle(delivery({ executionId: manual.id }))).toMatchObject({ status: 'succeeded' });
   });
 });
-
-async function waitUntil(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
-  if (!check()) throw new Error('condition not reached');
-}

@@ -1,3 +1,4 @@
+import { forEachBounded } from '@cronbundle/core';
 import { entryBody, entryType, type NormalizedSpec, type SpecEntry } from '../spec/spec-parser';
 import { CappedCollectorOutput } from './collector-output';
 import type { CollectorRegistry } from './collector-registry';
@@ -202,11 +203,11 @@ export async function runCollectors(
     });
   };
 
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(concurrency, jobs.length) }, async () => {
-    while (next < jobs.length) await runOne(next++);
-  });
-  await Promise.all(lanes);
+  await forEachBounded(
+    jobs.map((_, i) => i),
+    concurrency,
+    (i) => runOne(i),
+  );
   return {
     total: results.length,
     failed: results.filter((r) => r.error !== undefined).length,

@@ -1,6 +1,7 @@
+import { forEachBounded } from '@cronbundle/core';
 import { defineCollector, type CollectorContext } from '../framework/collector.types';
 import { normalizeList, normalizeObject, type KubeClient, type KubeList, type KubeObject } from './kube-client';
-import { errorText, inPool, kubeClientFor } from './kube-context';
+import { errorText, kubeClientFor } from './kube-context';
 import type { ClusterResourcesSpec } from './kubernetes-schemas';
 
 const DIR = 'cluster-resources';
@@ -90,7 +91,7 @@ export const clusterResourcesCollector = defineCollector<ClusterResourcesSpec>({
       if (!nodes.ok) await ctx.output.addJson(`${DIR}/nodes-errors.json`, [nodes.error]);
       else await ctx.output.addJson(`${DIR}/nodes.json`, normalizeList(nodes.value));
     });
-    await inPool(CONCURRENCY, tasks);
+    await forEachBounded(tasks, CONCURRENCY, (task) => task());
 
     for (const [dir, errors] of errorsByKind) {
       if (Object.keys(errors).length > 0) await ctx.output.addJson(`${DIR}/${dir}-errors.json`, errors);

@@ -20,12 +20,3 @@ export async function kubeClientFor(ctx: CollectorContext<object>): Promise<Kube
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
-
-/** Run `tasks` with at most `limit` in flight, in order of start. */
-export async function inPool(limit: number, tasks: (() => Promise<void>)[]): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, tasks.length) }, async () => {
-    while (next < tasks.length) await tasks[next++]!();
-  });
-  await Promise.all(lanes);
-}

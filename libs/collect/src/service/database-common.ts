@@ -1,3 +1,4 @@
+import { defineCollector } from '../framework/collector.types';
 import type { DatabaseSpec } from '../spec/collector-schemas';
 
 /**
@@ -50,5 +51,26 @@ export function aborted(signal: AbortSignal): Promise<never> {
     const fail = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
     if (signal.aborted) fail();
     else signal.addEventListener('abort', fail, { once: true });
+  });
+}
+
+/**
+ * A troubleshoot database collector (`postgres`, `mysql`, `redis`): run `probe` within the
+ * collector's deadline, scrub its error, write `<type>/<collectorName|type>.json`. A failed
+ * connection is a result (`isConnected: false`), not a collector error.
+ */
+export function databaseCollector(
+  type: 'postgres' | 'mysql' | 'redis',
+  probe: (spec: DatabaseSpec, timeoutMs: number, signal: AbortSignal) => Promise<DatabaseResult>,
+) {
+  return defineCollector<DatabaseSpec>({
+    type,
+    scope: 'cluster',
+    defaultTitle: type,
+    async collect(ctx) {
+      const result = await probe(ctx.spec, ctx.limits.timeoutMs, ctx.signal);
+      if (result.error !== undefined) result.error = ctx.scrub(result.error);
+      await ctx.output.addJson(`${type}/${ctx.rawSpec.collectorName || type}.json`, result);
+    },
   });
 }

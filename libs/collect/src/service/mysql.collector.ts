@@ -1,9 +1,9 @@
 // Types only: the driver loads on first use (docs/BENCHMARKS.md, memory).
 import type { Connection, ConnectionOptions, RowDataPacket } from 'mysql2/promise';
-import { defineCollector } from '../framework/collector.types';
 import type { DatabaseSpec } from '../spec/collector-schemas';
 import {
   CONNECT_TIMEOUT_MS,
+  databaseCollector,
   aborted,
   errorMessage,
   leadingVersion,
@@ -16,16 +16,7 @@ import {
  * named in `parameters`, write `mysql/<collectorName|mysql>.json` =
  * `{isConnected, error?, version?, variables?}`. A failed connection is a result, not an error.
  */
-export const mysqlCollector = defineCollector<DatabaseSpec>({
-  type: 'mysql',
-  scope: 'cluster',
-  defaultTitle: 'mysql',
-  async collect(ctx) {
-    const result = await probeMysql(ctx.spec, ctx.limits.timeoutMs, ctx.signal);
-    if (result.error !== undefined) result.error = ctx.scrub(result.error);
-    await ctx.output.addJson(`mysql/${ctx.rawSpec.collectorName || 'mysql'}.json`, result);
-  },
-});
+export const mysqlCollector = databaseCollector('mysql', probeMysql);
 
 /**
  * `mysql://user:pass@host:3306/db?…` as it is, or Go's DSN (troubleshoot's form)

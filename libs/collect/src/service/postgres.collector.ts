@@ -1,9 +1,9 @@
 // Types only: the driver loads on first use (docs/BENCHMARKS.md, memory).
 import type { Client } from 'pg';
-import { defineCollector } from '../framework/collector.types';
 import type { DatabaseSpec } from '../spec/collector-schemas';
 import {
   CONNECT_TIMEOUT_MS,
+  databaseCollector,
   aborted,
   errorMessage,
   leadingVersion,
@@ -16,16 +16,7 @@ import {
  * `postgres/<collectorName|postgres>.json` = `{isConnected, error?, version?}`. A failed connection is
  * a result (`isConnected: false`), not a collector error.
  */
-export const postgresCollector = defineCollector<DatabaseSpec>({
-  type: 'postgres',
-  scope: 'cluster',
-  defaultTitle: 'postgres',
-  async collect(ctx) {
-    const result = await probePostgres(ctx.spec, ctx.limits.timeoutMs, ctx.signal);
-    if (result.error !== undefined) result.error = ctx.scrub(result.error);
-    await ctx.output.addJson(`postgres/${ctx.rawSpec.collectorName || 'postgres'}.json`, result);
-  },
-});
+export const postgresCollector = databaseCollector('postgres', probePostgres);
 
 export async function probePostgres(
   spec: DatabaseSpec,

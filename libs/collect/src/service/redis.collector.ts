@@ -1,7 +1,13 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { defineCollector } from '../framework/collector.types';
 import type { DatabaseSpec } from '../spec/collector-schemas';
-import { CONNECT_TIMEOUT_MS, aborted, errorMessage, tlsOptions, type DatabaseResult } from './database-common';
+import {
+  CONNECT_TIMEOUT_MS,
+  aborted,
+  databaseCollector,
+  errorMessage,
+  tlsOptions,
+  type DatabaseResult,
+} from './database-common';
 
 /**
  * troubleshoot's `redis` collector: connect with `uri` (`redis://` or `rediss://`), read
@@ -9,16 +15,7 @@ import { CONNECT_TIMEOUT_MS, aborted, errorMessage, tlsOptions, type DatabaseRes
  * `{isConnected, error?, version?}`. A refused connection or a failed login is a result
  * (`isConnected: false`), not a collector error.
  */
-export const redisCollector = defineCollector<DatabaseSpec>({
-  type: 'redis',
-  scope: 'cluster',
-  defaultTitle: 'redis',
-  async collect(ctx) {
-    const result = await probeRedis(ctx.spec, ctx.limits.timeoutMs, ctx.signal);
-    if (result.error !== undefined) result.error = ctx.scrub(result.error);
-    await ctx.output.addJson(`redis/${ctx.rawSpec.collectorName || 'redis'}.json`, result);
-  },
-});
+export const redisCollector = databaseCollector('redis', probeRedis);
 
 /** `redis_version:7.0.15` out of an `INFO server` reply. */
 export function redisVersionFromInfo(info: string): string | undefined {
